@@ -1,0 +1,176 @@
+"""Static MIPS32 big-endian ELF programs to an initial machine state.
+
+The initial state is a pure function of (ELF bytes, argv, env, stdin): the
+segments, a Linux-like initial stack and auxiliary vector with fixed ids and
+fixed "random" bytes, and the input committed as its own Merkle tree. Every
+way an ELF can be unusable gets an error that names it.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
+from flexemu.errors import LoaderError
+from flexemu.keccak import keccak256
+from flexemu.memory import Memory
+from flexemu.mips import abi
+from flexemu.state import State
+
+EM_MIPS = 8
+USER_LIMIT = 0x80000000
+RANDOM_BYTES = keccak256(b"flexemu AT_RANDOM")[:16]
+UID = GID = 1000
+
+# auxv tags
+AT_NULL, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ = 0, 3, 4, 5, 6
+AT_BASE, AT_FLAGS, AT_ENTRY = 7, 8, 9
+AT_UID, AT_EUID, AT_GID, AT_EGID = 11, 12, 13, 14
+AT_HWCAP, AT_CLKTCK, AT_SECURE, AT_RANDOM, AT_EXECFN = 16, 17, 23, 25, 31
+
+
+@dataclass(frozen=True)
+class Program:
+    """What a run is a function of: the program, its arguments and its input."""
+
+    elf: bytes
+    argv: tuple[str, ...]
+    env: tuple[tuple[str, str], ...] = ()
+    stdin: bytes = b""
+    name: str = field(default="program", compare=False)
+
+    @classmethod
+    def from_file(
+        cls,
+        path: str | Path,
+        argv: list[str] | None = None,
+        env: dict[str, str] | None = None,
+        stdin: bytes = b"",
+    ) -> Program:
+        path = Path(path)
+        try:
+            elf = path.read_bytes()
+        except OSError as error:
+            raise LoaderError(f"{path}: cannot read program: {error.strerror}") from None
+        arguments = tuple(argv) if argv else (str(path),)
+        return cls(elf, arguments, tuple(sorted((env or {}).items())), stdin, name=str(path))
+
+
+@dataclass
+class Image:
+    """The initial state, its memory, and the input as a memory of its own."""
+
+    state: State
+    memory: Memory
+    input_memory: Memory
+
+
+@dataclass(frozen=True)
+class Segment:
+    vaddr: int
+    data: bytes
+    memsz: int
+    executable: bool
+
+
+def parse_elf(elf: bytes, name: str = "program") -> tuple[int, list[Segment], int, int]:
+    """Check an ELF and return (entry, loadable segments, phdr address, phnum)."""
+    if elf[:4] != b"\x7fELF":
+        raise LoaderError(f"{name}: not an ELF file (bad magic)")
+    if len(elf) < 52:
+        raise LoaderError(f"{name}: truncated ELF header ({len(elf)} bytes)")
+    if elf[4] != 1:
+        raise LoaderError(f"{name}: wrong ELF class: 64-bit, flexEmu runs 32-bit MIPS")
+    if elf[5] != 2:
+        raise LoaderError(f"{name}: wrong endianness: little-endian, flexEmu runs big-endian MIPS")
+    try:
+        parsed = ELFFile(io.BytesIO(elf))
+        header = parsed.header
+        if header["e_machine"] != "EM_MIPS":
+            raise LoaderError(f"{name}: wrong machine {header['e_machine']}, expected EM_MIPS")
+        segments = list(parsed.iter_segments())
+    except (ELFError, struct.error, ValueError) as error:
+        raise LoaderError(f"{name}: truncated or malformed ELF: {error}") from None
+    if header["e_type"] != "ET_EXEC":
+        raise LoaderError(f"{name}: not a static executable (type {header['e_type']})")
+    if any(seg["p_type"] == "PT_INTERP" for seg in segments):
+        raise LoaderError(f"{name}: dynamically linked (has PT_INTERP); build it with -static")
+    loads = [seg for seg in segments if seg["p_type"] == "PT_LOAD"]
+    if not loads:
+        raise LoaderError(f"{name}: no loadable segment")
+    result = []
+    for seg in loads:
+        offset, filesz, memsz, vaddr = (
+            seg["p_offset"], seg["p_filesz"], seg["p_memsz"], seg["p_vaddr"]
+        )
+        if offset + filesz > len(elf):
+            raise LoaderError(f"{name}: truncated: segment at {vaddr:#x} extends past the file")
+        if vaddr + memsz > USER_LIMIT or filesz > memsz:
+            raise LoaderError(f"{name}: segment at {vaddr:#x} is outside the user address space")
+        executable = bool(seg["p_flags"] & 1)
+        result.append(Segment(vaddr, elf[offset : offset + filesz], memsz, executable))
+    phoff, phnum = header["e_phoff"], header["e_phnum"]
+    phdr = next(
+        (s["p_vaddr"] + phoff - s["p_offset"] for s in loads
+         if s["p_offset"] <= phoff < s["p_offset"] + s["p_filesz"]),
+        0,
+    )
+    return header["e_entry"], result, phdr, phnum
+
+
+def load(program: Program) -> Image:
+    """Build the initial state of `program` (docs/spec.md, "Initial state")."""
+    entry, segments, phdr, phnum = parse_elf(program.elf, program.name)
+    memory = Memory()
+    for segment in segments:
+        memory.write_bytes(segment.vaddr, segment.data)
+    end = max(s.vaddr + s.memsz for s in segments)
+    state = State()
+    state.pc, state.next_pc = entry, (entry + 4) & 0xFFFFFFFF
+    state.brk = (end + abi.PAGE_SIZE - 1) & ~(abi.PAGE_SIZE - 1)
+    state.mmap_next = abi.MMAP_BASE
+    auxv = [
+        (AT_PHDR, phdr), (AT_PHENT, 32), (AT_PHNUM, phnum), (AT_PAGESZ, abi.PAGE_SIZE),
+        (AT_BASE, 0), (AT_FLAGS, 0), (AT_ENTRY, entry),
+        (AT_UID, UID), (AT_EUID, UID), (AT_GID, GID), (AT_EGID, GID),
+        (AT_HWCAP, 0), (AT_CLKTCK, 100), (AT_SECURE, 0),
+    ]
+    state.regs[abi.SP] = build_stack(memory, program.argv, program.env, auxv)
+    input_memory = Memory()
+    input_memory.write_bytes(0, program.stdin)
+    state.input_root = input_memory.root()
+    state.input_len = len(program.stdin)
+    state.mem_root = memory.root()
+    return Image(state, memory, input_memory)
+
+
+def build_stack(
+    memory: Memory,
+    argv: tuple[str, ...],
+    env: tuple[tuple[str, str], ...],
+    auxv: list[tuple[int, int]],
+) -> int:
+    """Lay out strings, random bytes, argc/argv/envp/auxv below STACK_TOP; return sp."""
+    cursor = abi.STACK_TOP
+
+    def push(data: bytes) -> int:
+        nonlocal cursor
+        cursor -= len(data)
+        memory.write_bytes(cursor, data)
+        return cursor
+
+    execfn = push(argv[0].encode() + b"\0")
+    env_ptrs = [push(f"{key}={value}".encode() + b"\0") for key, value in reversed(env)][::-1]
+    arg_ptrs = [push(arg.encode() + b"\0") for arg in reversed(argv)][::-1]
+    random = push(RANDOM_BYTES)
+    vector = [len(argv), *arg_ptrs, 0, *env_ptrs, 0]
+    for key, value in [*auxv, (AT_RANDOM, random), (AT_EXECFN, execfn), (AT_NULL, 0)]:
+        vector += [key, value]
+    sp = (cursor - 4 * len(vector)) & ~15
+    memory.write_bytes(sp, struct.pack(f">{len(vector)}I", *vector))
+    return sp

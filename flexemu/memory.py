@@ -1,0 +1,110 @@
+"""Paged, zero-initialised physical memory with an incremental Merkle commitment.
+
+Pages are created on first write; reads of absent pages are zero. Every write
+marks its page dirty, and `root()` rehashes only dirty pages, which is what a
+commitment after a short run needs. The same class backs the reference
+stepper's full-memory mode and the checkpoints of the fast engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from flexemu.merkle import (
+    LEAF_BYTES,
+    PAGE_BYTES,
+    PAGE_SHIFT,
+    MerkleCache,
+    encode_proof,
+)
+
+PAGE_MASK = PAGE_BYTES - 1
+
+
+class Memory:
+    """Byte-addressed 32-bit physical memory; big-endian word access."""
+
+    def __init__(self, pages: Mapping[int, bytes] | None = None) -> None:
+        self.pages: dict[int, bytearray] = {}
+        self._cache = MerkleCache()
+        self._dirty: set[int] = set()
+        if pages:
+            for number, data in pages.items():
+                self.pages[number] = bytearray(data)
+            self._dirty.update(self.pages)
+
+    def copy(self) -> Memory:
+        clone = Memory()
+        clone.pages = {number: bytearray(data) for number, data in self.pages.items()}
+        clone._cache = self._cache.copy()
+        clone._dirty = set(self._dirty)
+        return clone
+
+    def _page(self, number: int) -> bytearray:
+        page = self.pages.get(number)
+        if page is None:
+            page = self.pages[number] = bytearray(PAGE_BYTES)
+        self._dirty.add(number)
+        return page
+
+    def read_word(self, addr: int) -> int:
+        """The big-endian word at a 4-aligned address."""
+        page = self.pages.get(addr >> PAGE_SHIFT)
+        if page is None:
+            return 0
+        offset = addr & PAGE_MASK
+        return int.from_bytes(page[offset : offset + 4], "big")
+
+    def write_word(self, addr: int, value: int) -> None:
+        offset = addr & PAGE_MASK
+        self._page(addr >> PAGE_SHIFT)[offset : offset + 4] = value.to_bytes(4, "big")
+
+    def read_bytes(self, addr: int, length: int) -> bytes:
+        out = bytearray()
+        while length > 0:
+            offset = addr & PAGE_MASK
+            chunk = min(length, PAGE_BYTES - offset)
+            page = self.pages.get(addr >> PAGE_SHIFT)
+            out += page[offset : offset + chunk] if page is not None else bytes(chunk)
+            addr += chunk
+            length -= chunk
+        return bytes(out)
+
+    def write_bytes(self, addr: int, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            offset = addr & PAGE_MASK
+            chunk = min(len(view), PAGE_BYTES - offset)
+            self._page(addr >> PAGE_SHIFT)[offset : offset + chunk] = view[:chunk]
+            addr += chunk
+            view = view[chunk:]
+
+    def replace_pages(self, pages: Mapping[int, bytes], numbers: Iterable[int]) -> None:
+        """Overwrite whole pages (e.g. copied back from the fast engine)."""
+        for number in numbers:
+            data = pages.get(number)
+            if data is None:
+                if number in self.pages:
+                    del self.pages[number]
+                    self._dirty.add(number)
+            elif self.pages.get(number) != data:
+                self.pages[number] = bytearray(data)
+                self._dirty.add(number)
+
+    def root(self) -> bytes:
+        """The Merkle root, rehashing only the pages written since the last call."""
+        if self._dirty:
+            self._cache.update(self.pages, self._dirty)
+            self._dirty.clear()
+        return self._cache.root
+
+    def leaf(self, leaf_index: int) -> bytes:
+        return self.read_bytes(leaf_index * LEAF_BYTES, LEAF_BYTES)
+
+    def proof(self, leaf_index: int) -> bytes:
+        """The 900-byte proof of one leaf against `root()`."""
+        self.root()
+        number = (leaf_index * LEAF_BYTES) >> PAGE_SHIFT
+        page = self.pages.get(number)
+        siblings = self._cache.siblings(leaf_index, bytes(page) if page is not None else None)
+        return encode_proof(leaf_index, self.leaf(leaf_index), siblings)

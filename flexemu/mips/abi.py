@@ -1,0 +1,46 @@
+"""The o32 Linux ABI facts flexEmu relies on, and the address-space layout.
+
+The layout is part of the specification: the initial state and the results
+of brk and mmap depend on it, so changing a number here changes state hashes.
+"""
+
+# Registers by o32 name.
+ZERO, AT, V0, V1, A0, A1, A2, A3 = 0, 1, 2, 3, 4, 5, 6, 7
+SP, RA = 29, 31
+
+# Address space (all below 0x80000000, the user segment).
+STACK_TOP = 0x7FFF0000  # first byte above the initial stack
+MMAP_BASE = 0x40000000  # anonymous mappings grow up from here
+MMAP_LIMIT = 0x7F000000  # ... and stop below the stack area
+BRK_LIMIT = MMAP_BASE  # the program break may not grow into the mmap area
+PAGE_SIZE = 4096
+
+# Syscall numbers (o32: 4000 + the Linux number).
+SYS_EXIT = 4001
+SYS_READ = 4003
+SYS_WRITE = 4004
+SYS_GETPID = 4020
+SYS_BRK = 4045
+SYS_MMAP = 4090
+SYS_MUNMAP = 4091
+SYS_MPROTECT = 4125
+SYS_MMAP2 = 4210
+SYS_MADVISE = 4218
+SYS_GETTID = 4222
+SYS_EXIT_GROUP = 4246
+SYS_SET_TID_ADDRESS = 4252
+SYS_SET_THREAD_AREA = 4283
+
+# errno values (MIPS numbering where it differs from generic Linux).
+EBADF = 9
+ENOMEM = 12
+EFAULT = 14
+EINVAL = 22
+ENOSYS = 89
+
+# mmap flags (MIPS values).
+MAP_FIXED = 0x010
+MAP_ANONYMOUS = 0x800
+
+# The pid and tid every program sees: nothing from the host enters the state.
+PID = 1

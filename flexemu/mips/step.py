@@ -21,13 +21,14 @@ from flexemu.mips.address import StepPanic, aligned, translate
 from flexemu.mips.bits import MASK32, join64, s32, sext8, sext16, split64, u32
 from flexemu.mips.io import StepIO
 from flexemu.mips.syscalls import syscall
-from flexemu.state import NO_RESERVATION, Panic, State, Status
+from flexemu.state import Panic, State, Status
 
 RA = 31
 
 # What a handler returns to say how control flows after it.
 FALL_THROUGH = None
-NULLIFY = -1  # a branch-likely not taken: the delay slot is skipped
+NULLIFY = -1  # a branch-likely not taken: its delay slot becomes a step that does nothing
+NULLIFIED = 1  # bit 0 of pc: the delay slot at pc & ~3 is nullified
 
 
 def step(state: State, io: StepIO) -> None:
@@ -44,13 +45,16 @@ def step(state: State, io: StepIO) -> None:
 
 def _execute(state: State, io: StepIO) -> None:
     pc = state.pc
+    if pc & NULLIFIED:
+        state.pc, state.next_pc = state.next_pc, u32(state.next_pc + 4)
+        return
     word = io.read_word(aligned(pc, 4))
     handler = OPCODES.get(word >> 26, _reserved)
     target = handler(state, io, word)
     if target is FALL_THROUGH:
         state.pc, state.next_pc = state.next_pc, u32(state.next_pc + 4)
     elif target == NULLIFY:
-        state.pc, state.next_pc = u32(pc + 8), u32(pc + 12)
+        state.pc, state.next_pc = u32(pc + 4) | NULLIFIED, u32(pc + 8)
     else:
         state.pc, state.next_pc = state.next_pc, target
 
@@ -167,6 +171,8 @@ def _special(state: State, io: StepIO, word: int) -> int | None:
         _set(state, rd, u32(s32(y) >> (x & 31)))
     elif funct in (0x08, 0x09):  # JR, JALR
         _branch_check(state)
+        if x & 1:  # an odd target would enter MIPS16 mode, which flexEmu does not run
+            raise StepPanic(Panic.RESERVED_INSTRUCTION)
         if funct == 0x09:
             _set(state, rd, u32(state.pc + 8))
         return x
@@ -453,8 +459,9 @@ def _load_linked(state: State, io: StepIO, word: int) -> int | None:
 def _store_conditional(state: State, io: StepIO, word: int) -> int | None:
     """SC: store only if the reservation's address matches and memory still holds its value.
 
-    This is the rule of unicorn's QEMU core (a compare-and-swap), not the
-    hardware's "no intervening store" rule; either way the reservation ends.
+    This is the rule of unicorn's QEMU core (a compare-and-swap against the
+    value LL read), not the hardware's "no intervening store" rule, and like
+    that core SC leaves the reservation in place.
     """
     vaddr = _address(state, word)
     paddr = aligned(vaddr, 4)
@@ -462,7 +469,6 @@ def _store_conditional(state: State, io: StepIO, word: int) -> int | None:
     success = vaddr == state.ll_addr and io.read_word(paddr) == state.ll_value
     if success:
         io.write_word(paddr, state.regs[rt])
-    state.ll_addr = NO_RESERVATION
     _set(state, rt, int(success))
     return FALL_THROUGH
 

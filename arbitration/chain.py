@@ -1,0 +1,437 @@
+"""In-process EVM host for the on-chain verifier contracts.
+
+One small module the arbitration code and the tests share:
+
+* :class:`Chain` wraps web3 8 + ``EthereumTesterProvider(PyEVMBackend(...))``, in process, with
+  the EVM fork pinned to **Cancun** (py-evm's ``CancunVM`` from genesis on), matching the
+  ``evmVersion`` the contracts are compiled for (``contracts/compile.js``). eth-tester 0.14
+  defaults to Prague; we pin explicitly so gas figures do not drift with library upgrades
+  (Prague adds the EIP-7623 calldata floor, which would dominate proof-heavy transactions).
+* Contracts are loaded from the committed artifacts ``contracts/build/NAME.json``.
+* Every transaction is sent with an explicit ``gas`` limit: no ``eth_estimateGas`` (that
+  re-executes the transaction and makes each send several times slower).
+* Reverts surface as :class:`ChainError`, with custom errors decoded from their 4-byte selector
+  against the ABI error entries of every artifact: ``ChainError.name == "MerkleProofInvalid"``,
+  ``str(err) == "MerkleProofInvalid(5)"``.
+
+Gas accounting
+--------------
+``Receipt.gas_used`` is the receipt's ``gasUsed``: what the sender pays for, i.e. intrinsic cost
+(21000 + calldata) + execution - refunds. :meth:`Chain.execution_gas` sends a call as a real
+transaction and subtracts the intrinsic cost computed with the Cancun rules (21000 base,
+4 gas per zero calldata byte, 16 per non-zero byte (EIP-2028), no access list is sent). What
+remains is the gas of executing the call frame: dispatch, ABI decoding, the function body,
+memory expansion. The callee address is warm (EIP-2929: the tx ``to`` is pre-warmed), so no
+2600 cold-access charge is in it. Refunds (SSTORE clears) are already netted into ``gasUsed``;
+for the pure/view functions this is meant for there are none. The EIP-7623 calldata floor
+(``max(gasUsed, 21000 + 10 * tokens)``) is a Prague rule and is NOT in force on Cancun, so the
+subtraction is exact here; on Prague it would not be.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from eth.vm.forks import CancunVM
+from eth_abi import decode as abi_decode
+from eth_tester import EthereumTester, PyEVMBackend
+from eth_tester.exceptions import TransactionFailed
+from eth_utils import function_signature_to_4byte_selector, get_abi_input_types, to_bytes
+from eth_utils.exceptions import ValidationError as EthValidationError
+from web3 import Web3
+from web3.contract import Contract
+from web3.exceptions import ContractLogicError
+from web3.providers.eth_tester import EthereumTesterProvider
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONTRACTS_DIR = REPO_ROOT / "contracts"
+BUILD_DIR = CONTRACTS_DIR / "build"
+SRC_DIR = CONTRACTS_DIR / "src"
+
+#: The fork every in-process chain runs, from block 0.
+EVM_FORK = "cancun"
+VM_CONFIGURATION = ((0, CancunVM),)
+
+#: Default gas limit for transactions (the block gas limit is 30,029,122).
+DEFAULT_TX_GAS = 10_000_000
+
+TX_BASE_GAS = 21_000
+TX_DATA_ZERO_GAS = 4
+TX_DATA_NONZERO_GAS = 16
+
+_ERROR_STRING_SELECTOR = function_signature_to_4byte_selector("Error(string)")
+_PANIC_SELECTOR = function_signature_to_4byte_selector("Panic(uint256)")
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------------------------
+
+
+class ChainError(Exception):
+    """A call or transaction reverted (or failed in the VM).
+
+    Attributes:
+        name: decoded error name (``"MerkleProofInvalid"``, ``"Panic"``...), or ``None`` when the
+            revert data is empty/unknown or was not reported: VM errors (out of gas, invalid
+            opcode, gas below intrinsic) and ``Error(string)`` reverts, whose raw data
+            eth-tester does not pass on (it hands over the decoded text only, which ends up in
+            ``reason``). ``"Error"`` appears only where a provider does give the raw data.
+        error_args: decoded error arguments (a tuple; empty when undecoded). (``args`` is
+            Exception's own ``(reason,)``.)
+        data: raw revert data, or ``None`` when the backend did not report it.
+        reason: human-readable text: ``"MerkleProofInvalid(5)"``, or the backend's message.
+        receipt: the failed transaction's :class:`Receipt` (``None`` for calls).
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        name: str | None = None,
+        args: tuple = (),
+        data: bytes | None = None,
+        receipt: Receipt | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.name = name
+        self.error_args = args
+        self.data = data
+        self.receipt = receipt
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The parts of a transaction receipt later code needs, plus the raw web3 receipt."""
+
+    tx_hash: bytes
+    status: int
+    gas_used: int
+    block_number: int
+    contract_address: str | None
+    logs: tuple = ()
+    raw: Any = field(default=None, repr=False, compare=False)
+
+
+# --------------------------------------------------------------------------------------------
+# Artifacts
+# --------------------------------------------------------------------------------------------
+
+
+def load_artifact(name: str, build_dir: Path = BUILD_DIR) -> dict:
+    """Load ``contracts/build/NAME.json`` (written by ``contracts/compile.js``)."""
+    path = build_dir / f"{name}.json"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no artifact {path}; run `node contracts/compile.js` (see contracts/README.md)"
+        )
+    return json.loads(path.read_text())
+
+
+def current_source_hash(src_dir: Path = SRC_DIR) -> str:
+    """sha256 of every ``src/**/*.sol`` concatenated in sorted relative-path order.
+
+    Same definition as compile.js; compare with an artifact's ``sourceHash`` to detect stale
+    artifacts without node.
+    """
+    files = sorted(p.relative_to(src_dir).as_posix() for p in src_dir.rglob("*.sol"))
+    h = hashlib.sha256()
+    for rel in files:
+        h.update((src_dir / rel).read_bytes())
+    return h.hexdigest()
+
+
+def _all_error_abis(build_dir: Path = BUILD_DIR) -> list[dict]:
+    out = []
+    if build_dir.is_dir():
+        for p in sorted(build_dir.glob("*.json")):
+            try:
+                abi = json.loads(p.read_text()).get("abi", [])
+            except (OSError, ValueError):
+                continue
+            out.extend(e for e in abi if e.get("type") == "error")
+    return out
+
+
+def _error_signature(entry: dict) -> str:
+    return f"{entry['name']}({','.join(get_abi_input_types(entry))})"
+
+
+def _fmt_arg(v: Any) -> str:
+    if isinstance(v, bytes):
+        return "0x" + v.hex()
+    if isinstance(v, str):
+        return repr(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_fmt_arg(x) for x in v) + "]"
+    return str(v)
+
+
+class ErrorDecoder:
+    """Maps revert data to ``(name, args)`` using ABI ``error`` entries."""
+
+    def __init__(self, error_abis: list[dict]) -> None:
+        self._by_selector: dict[bytes, tuple[str, list[str]]] = {}
+        for e in error_abis:
+            self.add(e)
+
+    def add(self, entry: dict) -> None:
+        sig = _error_signature(entry)
+        self._by_selector.setdefault(
+            function_signature_to_4byte_selector(sig), (entry["name"], get_abi_input_types(entry))
+        )
+
+    def decode(self, data: bytes) -> tuple[str | None, tuple]:
+        if len(data) < 4:
+            return None, ()
+        sel, body = data[:4], data[4:]
+        if sel == _ERROR_STRING_SELECTOR:
+            name, types = "Error", ["string"]
+        elif sel == _PANIC_SELECTOR:
+            name, types = "Panic", ["uint256"]
+        elif sel in self._by_selector:
+            name, types = self._by_selector[sel]
+        else:
+            return None, ()
+        try:
+            return name, tuple(abi_decode(types, body))
+        except Exception:  # malformed arguments: keep the name, drop the args
+            return name, ()
+
+    def to_error(self, data: bytes, receipt: Receipt | None = None) -> ChainError:
+        name, args = self.decode(data)
+        if name is not None:
+            reason = f"{name}({', '.join(_fmt_arg(a) for a in args)})"
+        elif data:
+            reason = f"execution reverted with unknown data 0x{data.hex()}"
+        else:
+            reason = "execution reverted without data"
+        return ChainError(reason, name=name, args=args, data=data, receipt=receipt)
+
+
+_REVERT_PREFIX = "execution reverted: "
+
+
+def _revert_data_from_exception(exc: Exception) -> tuple[bytes | None, str]:
+    """Dig the raw revert data out of what web3 8 + eth-tester 0.14 raise.
+
+    * ``ContractLogicError`` and subclasses (``ContractCustomError``, ``ContractPanicError``)
+      carry ``.data`` as a hex string (web3 maps Panic this way for eth-tester).
+    * For everything else the eth-tester provider re-raises eth-tester's own
+      ``TransactionFailed("execution reverted: <reason>")``, where ``<reason>`` is ``repr()`` of
+      the raw revert bytes (``b'\\x03\\x1e...'``; it round-trips through ``ast.literal_eval``),
+      or the already-decoded ``Error(string)`` text, or a py-evm VM error message.
+    Returns ``(data or None, message)``.
+    """
+    if isinstance(exc, ContractLogicError):
+        data = exc.data
+        if isinstance(data, str) and data.startswith("0x"):
+            return to_bytes(hexstr=data), str(exc.message)
+        return None, str(exc.message or exc)
+    msg = str(exc.args[0]) if exc.args else str(exc)
+    text = msg[len(_REVERT_PREFIX) :] if msg.startswith(_REVERT_PREFIX) else msg
+    if text.startswith(("b'", 'b"')):
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = None
+        if isinstance(value, bytes):
+            return value, msg
+    return None, msg
+
+
+# --------------------------------------------------------------------------------------------
+# Chain
+# --------------------------------------------------------------------------------------------
+
+
+class Chain:
+    """An in-process Cancun chain with funded accounts and artifact-based deployment."""
+
+    def __init__(self, w3: Web3, backend: PyEVMBackend | None = None) -> None:
+        self.w3 = w3
+        self.backend = backend
+        self.last_receipt: Receipt | None = None
+
+    @classmethod
+    def in_process(cls, num_accounts: int = 10) -> Chain:
+        """Fresh chain: py-evm CancunVM from genesis, ``num_accounts`` accounts funded with
+        1,000,000 ether each, auto-mining one block per transaction."""
+        genesis_state = PyEVMBackend.generate_genesis_state(num_accounts=num_accounts)
+        backend = PyEVMBackend(genesis_state=genesis_state, vm_configuration=VM_CONFIGURATION)
+        w3 = Web3(EthereumTesterProvider(EthereumTester(backend)))
+        chain = cls(w3, backend)
+        vm = backend.chain.get_vm()
+        if not isinstance(vm, CancunVM) or type(vm).fork != EVM_FORK:
+            raise RuntimeError(f"expected a Cancun VM, got {type(vm).__name__}")
+        return chain
+
+    # ---- accounts / state ------------------------------------------------------------------
+
+    @cached_property
+    def accounts(self) -> list[str]:
+        return list(self.w3.eth.accounts)
+
+    @property
+    def default_sender(self) -> str:
+        return self.accounts[0]
+
+    @property
+    def fork(self) -> str:
+        return type(self.backend.chain.get_vm()).fork if self.backend else EVM_FORK
+
+    def snapshot(self) -> int:
+        """Snapshot of the chain head; ``revert(id)`` rolls state and blocks back to it."""
+        return self.w3.provider.ethereum_tester.take_snapshot()
+
+    def revert(self, snapshot_id: int) -> None:
+        self.w3.provider.ethereum_tester.revert_to_snapshot(snapshot_id)
+
+    # ---- errors ----------------------------------------------------------------------------
+
+    @cached_property
+    def errors(self) -> ErrorDecoder:
+        """Decoder over the error entries of all artifacts in contracts/build (plus ABIs of
+        contracts deployed/attached through this chain, registered as they come)."""
+        return ErrorDecoder(_all_error_abis())
+
+    def _register_abi(self, abi: list) -> None:
+        for e in abi:
+            if e.get("type") == "error":
+                self.errors.add(e)
+
+    def _error_from_exception(self, exc: Exception, receipt: Receipt | None = None) -> ChainError:
+        data, msg = _revert_data_from_exception(exc)
+        if data is not None:
+            return self.errors.to_error(data, receipt)
+        text = msg[len(_REVERT_PREFIX) :] if msg.startswith(_REVERT_PREFIX) else msg
+        return ChainError(text or "execution reverted", receipt=receipt)
+
+    # ---- contracts -------------------------------------------------------------------------
+
+    def contract_factory(self, artifact_name: str) -> type[Contract]:
+        art = load_artifact(artifact_name)
+        self._register_abi(art["abi"])
+        return self.w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
+
+    def at(self, artifact_name: str, address: str) -> Contract:
+        """A handle on an already deployed contract."""
+        art = load_artifact(artifact_name)
+        self._register_abi(art["abi"])
+        return self.w3.eth.contract(address=address, abi=art["abi"])
+
+    def deploy(
+        self, artifact_name: str, *args: Any, sender: str | None = None, gas: int = DEFAULT_TX_GAS
+    ) -> Contract:
+        """Deploy ``contracts/build/NAME.json``; the receipt is left in ``last_receipt``."""
+        factory = self.contract_factory(artifact_name)
+        receipt = self.transact(factory.constructor(*args), sender=sender, gas=gas)
+        if not receipt.contract_address:
+            raise ChainError(f"deploying {artifact_name} created no contract", receipt=receipt)
+        return self.w3.eth.contract(address=receipt.contract_address, abi=factory.abi)
+
+    # ---- calls and transactions ------------------------------------------------------------
+
+    def _tx_params(self, sender: str | None, gas: int | None, value: int) -> dict:
+        params: dict[str, Any] = {"from": sender or self.default_sender, "value": value}
+        if gas is not None:
+            params["gas"] = gas
+        return params
+
+    def call(
+        self,
+        fn_call: Any,
+        sender: str | None = None,
+        *,
+        gas: int | None = None,
+        value: int = 0,
+        block: str | int = "latest",
+    ) -> Any:
+        """Run a view/pure (or any) function call without a transaction; returns the decoded
+        result. Raises :class:`ChainError` on revert."""
+        try:
+            return fn_call.call(self._tx_params(sender, gas, value), block_identifier=block)
+        except (TransactionFailed, ContractLogicError) as exc:
+            raise self._error_from_exception(exc) from exc
+        except EthValidationError as exc:  # e.g. gas below the intrinsic cost
+            raise ChainError(f"invalid call: {exc}") from exc
+
+    def transact(
+        self, fn_call: Any, sender: str | None = None, *, gas: int = DEFAULT_TX_GAS, value: int = 0
+    ) -> Receipt:
+        """Send ``fn_call`` (a bound contract function or constructor) as a transaction with an
+        explicit gas limit (never estimated) and return its :class:`Receipt`.
+
+        A failed transaction (status 0) raises :class:`ChainError`; its reason is recovered by
+        replaying the same call on the parent block's state, and the receipt is attached.
+        """
+        if gas is None:
+            raise ValueError("transact() needs an explicit gas limit")
+        params = self._tx_params(sender, gas, value)
+        try:
+            tx_hash = fn_call.transact(params)
+        except (TransactionFailed, ContractLogicError) as exc:  # rejected before inclusion
+            raise self._error_from_exception(exc) from exc
+        except EthValidationError as exc:  # e.g. gas below intrinsic cost, over block limit
+            raise ChainError(f"invalid transaction: {exc}") from exc
+        raw = self.w3.eth.get_transaction_receipt(tx_hash)
+        receipt = Receipt(
+            tx_hash=bytes(tx_hash),
+            status=raw["status"],
+            gas_used=raw["gasUsed"],
+            block_number=raw["blockNumber"],
+            contract_address=raw.get("contractAddress"),
+            logs=tuple(raw["logs"]),
+            raw=raw,
+        )
+        self.last_receipt = receipt
+        if receipt.status != 1:
+            raise self._replay_failure(tx_hash, receipt)
+        return receipt
+
+    def _replay_failure(self, tx_hash: Any, receipt: Receipt) -> ChainError:
+        tx = self.w3.eth.get_transaction(tx_hash)
+        call = {"from": tx["from"], "gas": tx["gas"], "value": tx["value"], "data": tx["input"]}
+        if tx.get("to"):
+            call["to"] = tx["to"]
+        try:
+            self.w3.eth.call(call, block_identifier=receipt.block_number - 1)
+        except (TransactionFailed, ContractLogicError) as exc:
+            return self._error_from_exception(exc, receipt)
+        return ChainError(
+            "transaction failed (replay on the parent state succeeded; reason unknown)",
+            receipt=receipt,
+        )
+
+    # ---- gas -------------------------------------------------------------------------------
+
+    @staticmethod
+    def intrinsic_gas(calldata: bytes) -> int:
+        """Cancun intrinsic gas of a message-call tx without access list:
+        21000 + 4 per zero calldata byte + 16 per non-zero byte."""
+        zeros = calldata.count(0)
+        nonzeros = len(calldata) - zeros
+        return TX_BASE_GAS + TX_DATA_ZERO_GAS * zeros + TX_DATA_NONZERO_GAS * nonzeros
+
+    def execution_gas(
+        self, fn_call: Any, sender: str | None = None, *, gas: int = DEFAULT_TX_GAS
+    ) -> int:
+        """Execution gas of a call, excluding the 21000 base and calldata costs.
+
+        Sends ``fn_call`` as a real transaction (state changes, if any, are committed) and
+        returns ``gasUsed - intrinsic_gas(calldata)``. Exact on Cancun (see module docstring:
+        no EIP-7623 floor). Raises :class:`ChainError` if it reverts.
+        """
+        receipt = self.transact(fn_call, sender=sender, gas=gas)
+        calldata = bytes(self.w3.eth.get_transaction(receipt.tx_hash)["input"])
+        return receipt.gas_used - self.intrinsic_gas(calldata)

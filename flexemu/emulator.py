@@ -1,0 +1,103 @@
+"""A program's trace, reachable at any step: the object agents and the CLI use.
+
+The first run takes checkpoints (state plus page contents) every `interval`
+steps, so the state at step N costs a restore and a run of less than one
+interval, never a replay from step 0. Commitments are incremental: one Merkle
+cache follows the engine and rehashes only the pages that differ.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+from flexemu.engine import FastEngine, Progress
+from flexemu.loader import Image, Program, load
+from flexemu.memory import Memory
+from flexemu.reference import ReferenceMachine
+from flexemu.state import State, Status
+
+DEFAULT_INTERVAL = 1 << 20
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    state: State
+    pages: dict[int, bytes]
+
+
+class Emulator:
+    """Run a program once, then answer "what is the state at step N?" cheaply."""
+
+    def __init__(self, program: Program, interval: int = DEFAULT_INTERVAL) -> None:
+        self.program = program
+        self.image: Image = load(program)
+        self.interval = interval
+        pages = {n: bytes(p) for n, p in self.image.memory.pages.items()}
+        self.checkpoints: list[Checkpoint] = [Checkpoint(self.image.state.copy(), pages)]
+        self.engine = FastEngine(self.image.state, pages, self.image.input_memory)
+        self._memory = self.image.memory.copy()
+        self.final: State | None = None
+        self.output: list[tuple[int, bytes]] = []
+
+    @property
+    def input_memory(self) -> Memory:
+        return self.image.input_memory
+
+    def run(self, max_steps: int | None = None, progress: Progress | None = None) -> State:
+        """Run from the start to the end (or `max_steps`), checkpointing on the way."""
+        self._restore(self.checkpoints[0])
+        engine = self.engine
+        while engine.state.status == Status.RUNNING:
+            goal = engine.state.step + self.interval
+            if max_steps is not None:
+                goal = min(goal, max_steps)
+            engine.advance(goal, progress)
+            at = engine.state.step
+            if at % self.interval == 0 and at > self.checkpoints[-1].state.step:
+                self.checkpoints.append(Checkpoint(engine.state.copy(), engine.pages()))
+            if max_steps is not None and engine.state.step >= max_steps:
+                break
+        self.output = list(engine.output)
+        final = self.commit()
+        if final.status != Status.RUNNING:
+            self.final = final
+        return final
+
+    def stdout(self) -> bytes:
+        return b"".join(data for fd, data in self.output if fd == 1)
+
+    def stderr(self) -> bytes:
+        return b"".join(data for fd, data in self.output if fd == 2)
+
+    def _restore(self, checkpoint: Checkpoint) -> None:
+        self.engine = FastEngine(checkpoint.state, checkpoint.pages, self.image.input_memory)
+
+    def seek(self, step: int, progress: Progress | None = None) -> None:
+        """Put the engine at `step` (or at the end, if the trace is shorter)."""
+        if self.final is not None and step >= self.final.step:
+            step = self.final.step
+        current = self.engine.state.step
+        index = bisect.bisect_right([c.state.step for c in self.checkpoints], step) - 1
+        checkpoint = self.checkpoints[max(index, 0)]
+        if not checkpoint.state.step <= current <= step:
+            self._restore(checkpoint)
+        self.engine.advance(step, progress)
+
+    def commit(self) -> State:
+        """The engine's state with its memory root, hashing only pages that changed."""
+        pages = self.engine.pages()
+        self._memory.replace_pages(pages, set(pages) | set(self._memory.pages))
+        state = self.engine.state.copy()
+        state.mem_root = self._memory.root()
+        return state
+
+    def state_at(self, step: int) -> State:
+        """The committed state after `step` steps; terminal states are fixed points."""
+        self.seek(step)
+        return self.commit()
+
+    def machine_at(self, step: int) -> ReferenceMachine:
+        """A reference machine over full memory at `step`, e.g. to prove the next step."""
+        state = self.state_at(step)
+        return ReferenceMachine(state, self._memory.copy(), self.image.input_memory)

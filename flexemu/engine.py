@@ -1,0 +1,221 @@
+"""The fast engine: unicorn fast-forwards the reference semantics, never decides them.
+
+Unicorn runs count-limited chunks under a native step counter (exact counts
+across delay slots, see `flexemu.native.step_counter`). It stops for nothing
+but the limit: syscalls are executed inside its interrupt hook by the
+reference `step` itself, over unicorn's memory. Any other exception (a trap,
+an FPU instruction, a misaligned or kernel address, ...) hands that one
+instruction to the reference, which decides whether it panics. A state
+unicorn cannot hold (inside a taken branch's delay slot, a nullified slot)
+is also stepped by the reference until it can.
+
+Unicorn's CPU is a 24Kc (MIPS32r2 without FPU) in its reset state, pages are
+mapped lazily on first touch, and unmapped memory reads as zero, like the
+Merkle tree's memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from unicorn import (
+    UC_ARCH_MIPS,
+    UC_HOOK_INTR,
+    UC_HOOK_MEM_UNMAPPED,
+    UC_MODE_BIG_ENDIAN,
+    UC_MODE_MIPS32,
+    Uc,
+    UcError,
+)
+from unicorn import mips_const as mc
+
+from flexemu.memory import Memory
+from flexemu.merkle import PAGE_BYTES, PAGE_SHIFT
+from flexemu.mips.step import step
+from flexemu.native.step_counter import StepCounter, is_delay_branch
+from flexemu.state import State, Status
+from flexemu.unicorn_context import read_reservation, write_reservation
+
+SYSCALL_INTERRUPT = 17
+CHUNK = 1 << 22  # steps per unicorn run between progress reports
+_GPRS = [getattr(mc, f"UC_MIPS_REG_{i}") for i in range(32)]
+
+Progress = Callable[[int], None]
+
+
+class UnicornIO:
+    """`StepIO` over unicorn's memory, for reference steps taken inside the engine."""
+
+    def __init__(self, engine: FastEngine) -> None:
+        self._engine = engine
+
+    def read_word(self, paddr: int) -> int:
+        self._engine.ensure_mapped(paddr)
+        return int.from_bytes(self._engine.uc.mem_read(paddr, 4), "big")
+
+    def write_word(self, paddr: int, value: int) -> None:
+        self._engine.ensure_mapped(paddr)
+        self._engine.uc.mem_write(paddr, value.to_bytes(4, "big"))
+
+    def input_leaf(self, index: int) -> bytes:
+        return self._engine.input_memory.leaf(index)
+
+    def emit(self, fd: int, data: bytes) -> None:
+        self._engine.output.append((fd, data))
+
+
+class FastEngine:
+    """One unicorn instance holding a machine state at a known step."""
+
+    def __init__(self, state: State, pages: Mapping[int, bytes], input_memory: Memory) -> None:
+        self.state = state.copy()
+        self.input_memory = input_memory
+        self.output: list[tuple[int, bytes]] = []
+        self.uc = Uc(UC_ARCH_MIPS, UC_MODE_MIPS32 | UC_MODE_BIG_ENDIAN)
+        self.uc.ctl_set_cpu_model(mc.UC_CPU_MIPS32_24KC)
+        self.mapped: set[int] = set()
+        for number, data in pages.items():
+            self._map(number)
+            self.uc.mem_write(number << PAGE_SHIFT, bytes(data))
+        self.io = UnicornIO(self)
+        self.counter = StepCounter(self.uc)
+        self._fault = False
+        self._chunk_base = 0
+        self.uc.hook_add(UC_HOOK_MEM_UNMAPPED, self._on_unmapped)
+        self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
+        self._push(reservation=True)
+
+    # ------------------------------------------------------------ memory
+
+    def _map(self, number: int) -> None:
+        self.uc.mem_map(number << PAGE_SHIFT, PAGE_BYTES)
+        self.mapped.add(number)
+
+    def ensure_mapped(self, paddr: int) -> None:
+        number = paddr >> PAGE_SHIFT
+        if number not in self.mapped:
+            self._map(number)
+
+    def _on_unmapped(
+        self, uc: Uc, access: int, address: int, size: int, value: int, _: object
+    ) -> bool:
+        if address >= 0xC0000000:
+            return False  # kseg2/3: the reference panics
+        physical = address & 0x1FFFFFFF if address >= 0x80000000 else address
+        first, last = physical >> PAGE_SHIFT, (physical + max(size, 1) - 1) >> PAGE_SHIFT
+        for number in range(first, last + 1):
+            self.ensure_mapped(number << PAGE_SHIFT)
+        return True
+
+    def pages(self) -> dict[int, bytes]:
+        """The contents of every page unicorn holds (all other memory is zero)."""
+        return {n: bytes(self.uc.mem_read(n << PAGE_SHIFT, PAGE_BYTES)) for n in self.mapped}
+
+    # ------------------------------------------------------------ registers
+
+    def _push(self, reservation: bool = False) -> None:
+        """Write the state's registers into unicorn; the reservation only outside a run."""
+        uc, state = self.uc, self.state
+        if reservation:
+            write_reservation(uc, state.ll_addr, state.ll_value)
+        for index in range(1, 32):
+            uc.reg_write(_GPRS[index], state.regs[index])
+        uc.reg_write(mc.UC_MIPS_REG_HI, state.hi)
+        uc.reg_write(mc.UC_MIPS_REG_LO, state.lo)
+        uc.reg_write(mc.UC_MIPS_REG_CP0_USERLOCAL, state.tls)
+        uc.reg_write(mc.UC_MIPS_REG_PC, state.pc)
+
+    def _pull(self, pc: int) -> None:
+        uc, state = self.uc, self.state
+        state.regs = [0] + [uc.reg_read(_GPRS[index]) for index in range(1, 32)]
+        state.hi = uc.reg_read(mc.UC_MIPS_REG_HI)
+        state.lo = uc.reg_read(mc.UC_MIPS_REG_LO)
+        state.pc, state.next_pc = pc, (pc + 4) & 0xFFFFFFFF
+        state.ll_addr, state.ll_value = read_reservation(uc)
+
+    # ------------------------------------------------------------ running
+
+    def _can_run_unicorn(self) -> bool:
+        state = self.state
+        return state.pc & 3 == 0 and state.next_pc == (state.pc + 4) & 0xFFFFFFFF
+
+    def reference_step(self) -> None:
+        step(self.state, self.io)
+        self._push(reservation=True)
+
+    def advance(self, target: int | None = None, progress: Progress | None = None) -> None:
+        """Run until the program ends or, if given, until step `target`."""
+        state = self.state
+        while state.status == Status.RUNNING and (target is None or state.step < target):
+            remaining = CHUNK if target is None else min(CHUNK, target - state.step)
+            if remaining == 1 or not self._can_run_unicorn():
+                self.reference_step()
+            else:
+                # One step of slack: a limit that lands on a branch also runs its delay slot.
+                self._run_chunk(remaining - 1 if target is not None else remaining)
+            if progress is not None:
+                progress(state.step)
+
+    def _run_chunk(self, limit: int) -> None:
+        state = self.state
+        self._fault = False
+        self._chunk_base = state.step
+        try:
+            result = self.counter.run(self.uc, state.pc, limit)
+            executed = result.executed
+            pc = self.uc.reg_read(mc.UC_MIPS_REG_PC)
+        except UcError:
+            self._fault = True
+        if self._fault or state.status != Status.RUNNING:
+            self._after_event()
+            return
+        self._pull(pc)
+        state.step = self._chunk_base + executed
+
+    def _on_interrupt(self, uc: Uc, number: int, _: object) -> None:
+        counter = self.counter
+        address = counter.last_address
+        if number != SYSCALL_INTERRUPT or self._in_delay_slot(address):
+            self._fault = True
+            uc.emu_stop()
+            return
+        # The syscall was hooked and has not changed anything yet: replay it in the reference.
+        self._pull(address)
+        self.state.step = self._chunk_base + counter.hooked - 1
+        step(self.state, self.io)
+        self._push()
+        if self.state.status != Status.RUNNING:
+            uc.emu_stop()
+
+    def _in_delay_slot(self, address: int) -> bool:
+        previous = self.counter.struct.prev_address
+        if self.counter.hooked < 2 or previous != address - 4:
+            return False
+        return is_delay_branch(int.from_bytes(self.uc.mem_read(previous, 4), "big"))
+
+    def _after_event(self) -> None:
+        """Unicorn stopped on an exception or an exit: set the exact state, then step it."""
+        state = self.state
+        if state.status != Status.RUNNING:  # exit inside the syscall hook
+            return
+        counter = self.counter
+        address = counter.last_address
+        executed = counter.hooked - 1  # the faulting instruction did not run
+        self._pull(address)
+        state.step = self._chunk_base + executed
+        if self._in_delay_slot(address):
+            self._resolve_delay_slot(address - 4)
+        self.reference_step()
+
+    def _resolve_delay_slot(self, branch: int) -> None:
+        """Recover next_pc for a fault in a delay slot by re-evaluating its branch.
+
+        The branch already ran, so its link register is written; evaluating it
+        again writes the same link and yields the same target, except for the
+        UNPREDICTABLE forms whose condition register is their own link register.
+        """
+        probe = self.state.copy()
+        probe.pc, probe.next_pc = branch, (branch + 4) & 0xFFFFFFFF
+        step(probe, self.io)
+        self.state.next_pc = probe.next_pc
+        self.state.regs = probe.regs

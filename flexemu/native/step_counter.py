@@ -1,0 +1,224 @@
+"""Exact instruction counting for unicorn MIPS runs via a native code hook.
+
+Why: unicorn's ``count`` argument is ambiguous on MIPS. When the K-th
+instruction is a branch, unicorn also runs its delay slot, so a count-limited
+run executes K or K+1 instructions and the API does not say which. A Python
+UC_HOOK_CODE callback could count exactly but is ~100x slower. So a tiny C
+callback (``step_counter.c``) counts hook calls into a ctypes struct and calls
+``uc_emu_stop`` once the count exceeds ``limit``; this module registers it and
+turns the raw counters into an exact executed-instruction count.
+
+Observed semantics (unicorn 2.1.4, MIPS32 24Kc; pinned by
+tests/test_step_counter.py):
+
+* The hook runs *before* each instruction executes, once per instruction,
+  including a branch-likely's delay slot that is then nullified (not taken):
+  like unicorn's own ``count``, a nullified delay slot counts as one
+  instruction here.
+* Stopped by the limit, normally hook call ``limit + 1`` happened but its
+  instruction did not run: ``executed == hooked - 1``; the final PC is
+  ``last_address``.
+* If instruction ``limit`` is a branch or jump, hook call ``limit + 1`` is its
+  delay slot, which unicorn runs before stopping: ``executed == hooked``; the
+  final PC is the branch outcome. The PC alone cannot tell the two cases apart
+  (a branch may target its own delay slot, ``beq $0,$0,0``), so the C hook
+  captures the word at ``prev_address`` when it stops the run and
+  ``is_delay_branch`` decodes it.
+* Inside a UC_HOOK_INTR callback (syscall, intno 17; PC already past the
+  syscall) the syscall has been hooked and executed: ``executed == hooked``.
+  Setting ``counter.limit = counter.hooked`` there stops the run before the
+  next instruction (a normal limit stop); ``uc.emu_stop()`` there stops it too,
+  with ``executed == hooked`` and ``limit_hit`` false.
+* A faulting instruction (unmapped access, ...) was hooked but not executed;
+  ``run`` re-raises unicorn's error and the counters are only in ``struct``.
+* A branch in a delay slot is UNPREDICTABLE in MIPS32 and not supported.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass
+from typing import Any
+
+import unicorn
+from unicorn.mips_const import UC_MIPS_REG_PC
+from unicorn.unicorn_py3 import unicorn as _ucmod
+
+from flexemu.native import _step_counter
+
+_NO_LIMIT = 2**64 - 1
+
+
+def _uclib() -> Any:
+    """The ctypes handle of libunicorn as loaded by the binding (2.1.x: ``uclib``)."""
+    lib = getattr(_ucmod, "uclib", None) or getattr(_ucmod, "_uc", None)
+    if lib is None:  # pragma: no cover - only on an unexpected binding layout
+        raise RuntimeError("cannot find the libunicorn ctypes handle in the unicorn binding")
+    return lib
+
+
+class StepCounterStruct(ctypes.Structure):
+    """ctypes mirror of ``flexemu_step_counter`` in step_counter.c (keep in sync)."""
+
+    _fields_ = (
+        ("hooked", ctypes.c_uint64),  # number of hook calls so far
+        ("limit", ctypes.c_uint64),  # stop once hooked exceeds this
+        ("last_address", ctypes.c_uint64),  # address of the most recent hook call
+        ("prev_address", ctypes.c_uint64),  # address of the hook call before it
+        ("stop", ctypes.c_void_p),  # uc_emu_stop
+        ("mem_read", ctypes.c_void_p),  # uc_mem_read
+        ("prev_word", ctypes.c_uint8 * 4),  # bytes at prev_address when the limit stopped the run
+    )
+
+
+if ctypes.sizeof(StepCounterStruct) != _step_counter.struct_size():  # pragma: no cover
+    raise ImportError("StepCounterStruct does not match the C struct layout")
+
+
+def is_delay_branch(word: int) -> bool:
+    """True if the MIPS32 instruction ``word`` is a branch or jump with a delay slot."""
+    op = word >> 26
+    if op in (2, 3, 4, 5, 6, 7, 20, 21, 22, 23):  # J JAL BEQ BNE BLEZ BGTZ + likely forms
+        return True
+    if op == 0:  # SPECIAL: JR, JALR (and .HB forms)
+        return word & 0x3F in (8, 9)
+    if op == 1:  # REGIMM: BLTZ BGEZ BLTZL BGEZL BLTZAL BGEZAL BLTZALL BGEZALL
+        return (word >> 16) & 0x1F in (0, 1, 2, 3, 16, 17, 18, 19)
+    if op in (17, 18):  # COP1/COP2 BC1x/BC2x
+        return (word >> 21) & 0x1F == 8
+    return False
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Counters after one ``StepCounter.run``; ``executed`` is the number to use."""
+
+    hooked: int
+    limit: int
+    last_address: int
+    prev_address: int
+    prev_word: int  # big-endian word at prev_address, captured at a limit stop
+    final_pc: int
+
+    @property
+    def limit_hit(self) -> bool:
+        """True when our hook stopped the run (hook call ``limit + 1`` happened)."""
+        return self.hooked > self.limit
+
+    @property
+    def stopped_in_delay_slot(self) -> bool:
+        """True when the limit stop landed on a delay slot, which unicorn then ran."""
+        return (
+            self.limit_hit
+            and self.hooked >= 2  # prev_address was hooked (and executed) in this run
+            and self.last_address == self.prev_address + 4
+            and is_delay_branch(self.prev_word)
+        )
+
+    @property
+    def executed(self) -> int:
+        """Exact number of instructions the run executed.
+
+        A limit stop skips the last hooked instruction unless it is a delay
+        slot. Any other stop (``emu_stop`` from an interrupt hook, ``until``)
+        comes after the last hooked instruction completed.
+        """
+        if self.limit_hit and not self.stopped_in_delay_slot:
+            return self.hooked - 1
+        return self.hooked
+
+
+class StepCounter:
+    """Native per-instruction counter attached to one ``unicorn.Uc``.
+
+    Create it once per ``Uc``; call ``run`` as often as needed (each run
+    resumes exactly where the previous one stopped); ``close`` removes the
+    hook. ``hooked`` / ``last_address`` can be read, and ``limit`` written,
+    from other hooks during a run.
+    """
+
+    def __init__(self, uc: unicorn.Uc) -> None:
+        lib = _uclib()
+        self._uc = uc
+        self._lib = lib
+        self.struct = StepCounterStruct()
+        self.struct.stop = ctypes.cast(lib.uc_emu_stop, ctypes.c_void_p).value
+        self.struct.mem_read = ctypes.cast(lib.uc_mem_read, ctypes.c_void_p).value
+        self.struct.limit = _NO_LIMIT
+        # The hook keeps a raw pointer to self.struct: both live as long as self.
+        self._user_data = ctypes.cast(ctypes.pointer(self.struct), ctypes.c_void_p)
+        handle = _ucmod.uc_hook_h()
+        # uc_hook_add(uc, &hh, UC_HOOK_CODE, callback, user_data, begin, end): C-variadic,
+        # but the binding declares these fixed argtypes (callback is a c_void_p, so a raw
+        # C address passes straight through). begin=1 > end=0 means every address.
+        status = lib.uc_hook_add(
+            uc._uch,
+            ctypes.byref(handle),
+            unicorn.UC_HOOK_CODE,
+            ctypes.c_void_p(_step_counter.callback_address()),
+            self._user_data,
+            ctypes.c_uint64(1),
+            ctypes.c_uint64(0),
+        )
+        if status != unicorn.UC_ERR_OK:
+            raise unicorn.UcError(status)
+        self._handle: int | None = handle.value
+
+    @property
+    def hooked(self) -> int:
+        """Hook calls so far in this run; inside a syscall hook this is the executed count."""
+        return int(self.struct.hooked)
+
+    @property
+    def last_address(self) -> int:
+        """Address of the most recent hook call (the syscall, inside a syscall hook)."""
+        return int(self.struct.last_address)
+
+    @property
+    def limit(self) -> int:
+        """Stop once ``hooked`` exceeds this; set it to ``hooked`` to stop before the next one."""
+        return int(self.struct.limit)
+
+    @limit.setter
+    def limit(self, value: int) -> None:
+        self.struct.limit = value
+
+    def run(self, uc: unicorn.Uc, begin_pc: int, limit: int) -> RunResult:
+        """Run from ``begin_pc`` until ``limit`` instructions ran or something else stops it.
+
+        ``until=0`` and ``count=0``: our hook is the only limit (unicorn then
+        adds no count hook of its own). One more instruction runs when the
+        limit lands on a branch (its delay slot); ``RunResult.executed`` says.
+        """
+        if uc is not self._uc:
+            raise ValueError("StepCounter belongs to another Uc instance")
+        if self._handle is None:
+            raise RuntimeError("StepCounter is closed")
+        s = self.struct
+        s.limit = limit
+        s.hooked = 0
+        s.last_address = s.prev_address = begin_pc
+        ctypes.memset(s.prev_word, 0, 4)
+        uc.emu_start(begin_pc, 0, count=0)
+        return RunResult(
+            hooked=int(s.hooked),
+            limit=int(s.limit),
+            last_address=int(s.last_address),
+            prev_address=int(s.prev_address),
+            prev_word=int.from_bytes(bytes(s.prev_word), "big"),
+            final_pc=uc.reg_read(UC_MIPS_REG_PC),
+        )
+
+    def close(self) -> None:
+        """Remove the hook (idempotent); ``struct`` stays readable."""
+        if self._handle is not None:
+            status = self._lib.uc_hook_del(self._uc._uch, _ucmod.uc_hook_h(self._handle))
+            self._handle = None
+            if status != unicorn.UC_ERR_OK:
+                raise unicorn.UcError(status)
+
+    def __enter__(self) -> StepCounter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Rebuild the flexEmu guest programs (MIPS32r2 big-endian, static ELF) and
+# record what each does under qemu-mips as NAME.expected.json.
+#
+# Usage: scenarios/programs/build.sh   (from anywhere; needs
+#        gcc-mips-linux-gnu, libc6-dev-mips-cross, qemu-user, python3)
+#
+# Output is reproducible: rerunning yields byte-identical ELFs.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")"
+HERE="$(pwd -P)"
+
+CC="${CC:-mips-linux-gnu-gcc}"
+READELF="${READELF:-mips-linux-gnu-readelf}"
+OBJDUMP="${OBJDUMP:-mips-linux-gnu-objdump}"
+QEMU="$(command -v "${QEMU:-qemu-mips}")"
+PYTHON="${PYTHON:-python3}"
+
+# The single source of truth for every program's kind and its run.
+#   name       | kind  | argv (JSON list)          | stdin (JSON string)
+# kind: "free" = no libc, own __start (freestanding.h); "glibc" = static glibc.
+# An empty argv means the guest is started with argc = 0 by flexEmu; qemu
+# cannot do that, so it runs those with argv[0] = NAME (the programs with an
+# empty argv never look at argv).
+PROGRAMS='
+hello      | free  | []                        | ""
+loop       | free  | []                        | ""
+stdin_echo | glibc | ["stdin_echo", "a", "b"]  | "hello world\nflexemu reads stdin\n"
+sort       | glibc | ["sort", "7"]             | ""
+trap       | free  | []                        | ""
+exitcode   | glibc | []                        | ""
+tiny_sum   | free  | []                        | ""
+'
+
+COMMON=(-O2 -march=mips32r2 -static -Wall -Wextra
+        "-ffile-prefix-map=$HERE=." -Wl,--build-id=none)
+FREE=(-mno-abicalls -fno-pic -msoft-float
+      -nostdlib -ffreestanding -fno-builtin -Wl,-e,__start)
+GLIBC=()
+
+check_elf() {  # static, non-PIE, no interpreter, MIPS big-endian
+    local elf="$1" hdr
+    hdr="$("$READELF" -lh "$elf")"
+    grep -Eq 'Type:[[:space:]]+EXEC' <<<"$hdr" || { echo "$elf: not ET_EXEC" >&2; exit 1; }
+    grep -q 'big endian' <<<"$hdr" || { echo "$elf: not big-endian" >&2; exit 1; }
+    grep -Eq 'Machine:[[:space:]]+MIPS' <<<"$hdr" || { echo "$elf: not MIPS" >&2; exit 1; }
+    if grep -Eq '^[[:space:]]*(INTERP|DYNAMIC)[[:space:]]' <<<"$hdr"; then
+        echo "$elf: has PT_INTERP/PT_DYNAMIC" >&2; exit 1
+    fi
+}
+
+check_no_fpu() {  # freestanding programs must be integer-only
+    local elf="$1"
+    if "$OBJDUMP" -d --no-show-raw-insn "$elf" |
+        grep -Eq $'\t''(l|s)[wd]c1|[cm][ft]c1|mfhc1|mthc1|bc1[ft]|c\.[a-z]+\.[sd]|\.(s|d|w|l|ps)'$'\t'; then
+        echo "$elf: contains FPU instructions" >&2; exit 1
+    fi
+}
+
+run_expect() {  # name argv_json stdin_json -> name.expected.json
+    "$PYTHON" - "$QEMU" "$@" <<'PY'
+import json, os, signal, subprocess, sys
+
+qemu, name, argv_json, stdin_json = sys.argv[1:]
+argv, stdin = json.loads(argv_json), json.loads(stdin_json)
+argv0 = argv[0] if argv else name
+proc = subprocess.run(
+    [qemu, "-0", argv0, "./" + name, *argv[1:]],
+    input=stdin.encode(), capture_output=True, env={}, timeout=120,
+)
+rc = proc.returncode
+expected = {
+    "argv": argv,
+    "stdin": stdin,
+    "stdout": proc.stdout.decode("utf-8"),
+    "exit_code": rc if rc >= 0 else None,
+    "signal": signal.Signals(-rc).name if rc < 0 else None,
+}
+with open(name + ".expected.json", "w") as f:
+    json.dump(expected, f, indent=2)
+    f.write("\n")
+status = f"exit {rc}" if rc >= 0 else f"killed by {expected['signal']}"
+print(f"  {name:<11} {status:<18} stdout={proc.stdout.decode()!r}")
+PY
+}
+
+while IFS='|' read -r name kind argv stdin; do
+    name="$(xargs <<<"$name")"
+    [[ -n "$name" ]] || continue
+    kind="$(xargs <<<"$kind")"
+    argv="$(sed -E 's/^ +| +$//g' <<<"$argv")"
+    stdin="$(sed -E 's/^ +| +$//g' <<<"$stdin")"
+    case "$kind" in
+        free)  flags=("${COMMON[@]}" "${FREE[@]}") ;;
+        glibc) flags=("${COMMON[@]}" "${GLIBC[@]}") ;;
+        *) echo "unknown kind '$kind' for $name" >&2; exit 1 ;;
+    esac
+    "$CC" "${flags[@]}" -o "$name" "$name.c"
+    check_elf "$name"
+    if [[ "$kind" == free ]]; then check_no_fpu "$name"; fi
+    run_expect "$name" "$argv" "$stdin"
+done <<<"$PROGRAMS"
+
+echo "sha256:"
+while IFS='|' read -r name _; do
+    name="$(xargs <<<"$name")"
+    if [[ -n "$name" ]]; then sha256sum "$name"; fi
+done <<<"$PROGRAMS"

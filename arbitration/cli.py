@@ -1,0 +1,78 @@
+"""`flexemu-game`: the command line.
+
+Every command turns bad input into one line on stderr and exit code 2, an
+invalid proof into exit code 1, and never shows a traceback for either.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from flexemu.errors import FlexEmuError, ProofError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="flexEmu: run, prove and dispute the execution of static MIPS32 Linux programs.",
+)
+
+# Options go before PROGRAM; everything after it belongs to the guest's argv.
+GUEST_COMMAND = {"allow_interspersed_args": False, "ignore_unknown_options": True}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def reports_errors(command: F) -> F:
+    """Map flexEmu's errors to one line and an exit code, as the CLI promises."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ProofError as error:
+            raise fail(f"invalid proof: {error}", 1) from None
+        except (FlexEmuError, ValueError) as error:
+            raise fail(str(error)) from None
+        except OSError as error:
+            raise fail(f"{error.filename or ''}: {error.strerror}".lstrip(": ")) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def print_json(data: dict[str, Any]) -> None:
+    typer.echo(json.dumps(data, indent=2))
+
+
+def read_stdin_file(path: Path | None) -> bytes:
+    return path.read_bytes() if path is not None else b""
+
+
+StdinOption = Annotated[
+    Path | None, typer.Option("--stdin", help="File whose bytes are the guest's standard input.")
+]
+ProgramArgument = Annotated[str, typer.Argument(help="Static MIPS32 big-endian ELF to run.")]
+ArgsArgument = Annotated[
+    list[str] | None, typer.Argument(help="Arguments passed to the guest (argv[1:]).")
+]
+
+
+def main() -> None:
+    from arbitration import emulator_commands  # noqa: F401  (registers the commands)
+
+    app(prog_name="flexemu-game")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""The CLI's contract: outputs, exit codes, and one-line errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from arbitration.cli import app
+
+PROGRAMS = Path(__file__).resolve().parents[1] / "scenarios" / "programs"
+
+
+@pytest.fixture(scope="module")
+def runner() -> CliRunner:
+    from arbitration import emulator_commands  # noqa: F401  (registers the commands)
+
+    return CliRunner()
+
+
+def invoke(runner: CliRunner, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_run_json_reports_the_committed_end_state(runner: CliRunner, tmp_path: Path) -> None:
+    stdin = tmp_path / "in.txt"
+    stdin.write_text("one two\nthree\n")
+    code, out, _ = invoke(
+        runner, "run", "--json", "--stdin", str(stdin), str(PROGRAMS / "stdin_echo"), "x", "--y"
+    )
+    assert code == 0
+    report = json.loads(out)
+    assert report["status"] == "exited" and report["exit_code"] == 0
+    assert "argv[2]=--y" in report["stdout"]
+    assert "lines=2 words=3 bytes=14" in report["stdout"]
+    assert report["state_hash"].startswith("0x00") and len(report["state_hash"]) == 66
+    assert report["steps"] > 1000
+
+
+def test_run_passes_output_and_exit_code_through(runner: CliRunner) -> None:
+    code, out, _ = invoke(runner, "run", str(PROGRAMS / "exitcode"))
+    assert code == 7
+    assert out == "exiting with status 7\n"
+
+
+def test_panicking_program_exits_one_and_says_so(runner: CliRunner) -> None:
+    code, out, err = invoke(runner, "run", str(PROGRAMS / "trap"))
+    assert code == 1
+    assert out == "about to trap\n"
+    assert "panicked (code 2)" in err
+
+
+def test_state_prove_check_round_trip(runner: CliRunner, tmp_path: Path) -> None:
+    program = str(PROGRAMS / "tiny_sum")
+    code, out, _ = invoke(runner, "state", "--step", "41", program)
+    assert code == 0
+    at41 = json.loads(out)
+    proof = tmp_path / "p.json"
+    code, out, _ = invoke(runner, "prove", "--step", "40", "-o", str(proof), program)
+    assert code == 0
+    assert json.loads(out)["post_state_hash"] == at41["state_hash"]
+    code, out, _ = invoke(runner, "check", str(proof))
+    assert code == 0
+    assert json.loads(out)["post_state_hash"] == at41["state_hash"]
+
+
+def test_check_rejects_a_forged_proof_with_exit_one(runner: CliRunner, tmp_path: Path) -> None:
+    proof = tmp_path / "p.json"
+    assert invoke(runner, "prove", "--step", "3", "-o", str(proof), str(PROGRAMS / "hello"))[0] == 0
+    data = json.loads(proof.read_text())
+    raw = bytearray.fromhex(data["proof"][2:])
+    raw[200] ^= 0x01
+    data["proof"] = "0x" + raw.hex()
+    proof.write_text(json.dumps(data))
+    code, _, err = invoke(runner, "check", str(proof))
+    assert code == 1
+    assert "bad Merkle proof" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "not an ELF"), (b"#!/bin/sh\necho hi\n", "not an ELF")],
+)
+def test_bad_program_is_exit_two_with_one_line(
+    runner: CliRunner, tmp_path: Path, content: bytes, message: str
+) -> None:
+    program = tmp_path / "bad"
+    program.write_bytes(content)
+    code, _, err = invoke(runner, "run", str(program))
+    assert code == 2
+    assert message in err
+    assert err.count("\n") == 1
+
+
+def test_unreadable_proof_file_is_exit_two(runner: CliRunner, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"step": 1}')
+    code, _, err = invoke(runner, "check", str(bad))
+    assert code == 2 and "no 'pre_state_hash'" in err
+    code, _, err = invoke(runner, "check", str(tmp_path / "missing.json"))
+    assert code == 2 and "No such file" in err
+
+
+def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not a program\n")
+    result = subprocess.run(
+        [sys.executable, "-c", "from arbitration.cli import main; main()", "run", str(text)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr

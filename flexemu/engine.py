@@ -71,16 +71,20 @@ class FastEngine:
         self.state = state.copy()
         self.input_memory = input_memory
         self.output: list[tuple[int, bytes]] = []
+        self.io = UnicornIO(self)
+        self._fault = False
+        self._chunk_base = 0
+        self._create(pages)
+
+    def _create(self, pages: Mapping[int, bytes]) -> None:
+        """A fresh unicorn holding `pages` and the state's registers."""
         self.uc = Uc(UC_ARCH_MIPS, UC_MODE_MIPS32 | UC_MODE_BIG_ENDIAN)
         self.uc.ctl_set_cpu_model(mc.UC_CPU_MIPS32_24KC)
         self.mapped: set[int] = set()
         for number, data in pages.items():
             self._map(number)
             self.uc.mem_write(number << PAGE_SHIFT, bytes(data))
-        self.io = UnicornIO(self)
         self.counter = StepCounter(self.uc)
-        self._fault = False
-        self._chunk_base = 0
         self.uc.hook_add(UC_HOOK_MEM_UNMAPPED, self._on_unmapped)
         self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
         self._push(reservation=True)
@@ -105,7 +109,10 @@ class FastEngine:
         first, last = physical >> PAGE_SHIFT, (physical + max(size, 1) - 1) >> PAGE_SHIFT
         for number in range(first, last + 1):
             self.ensure_mapped(number << PAGE_SHIFT)
-        return True
+        # Retrying a faulted access inside a delay slot leaves unicorn's branch
+        # flags set, and it then runs the branch target twice. Fail it instead:
+        # the reference takes that step and the engine is rebuilt afterwards.
+        return not self._in_delay_slot(self.counter.last_address)
 
     def pages(self) -> dict[int, bytes]:
         """The contents of every page unicorn holds (all other memory is zero)."""
@@ -203,9 +210,14 @@ class FastEngine:
         executed = counter.hooked - 1  # the faulting instruction did not run
         self._pull(address)
         state.step = self._chunk_base + executed
-        if self._in_delay_slot(address):
+        in_delay_slot = self._in_delay_slot(address)
+        if in_delay_slot:
             self._resolve_delay_slot(address - 4)
         self.reference_step()
+        if in_delay_slot:
+            # A fault in a delay slot leaves stale branch state inside unicorn.
+            self.counter.close()
+            self._create(self.pages())
 
     def _resolve_delay_slot(self, branch: int) -> None:
         """Recover next_pc for a fault in a delay slot by re-evaluating its branch.

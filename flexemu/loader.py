@@ -57,7 +57,7 @@ class Program:
             elf = path.read_bytes()
         except OSError as error:
             raise LoaderError(f"{path}: cannot read program: {error.strerror}") from None
-        arguments = tuple(argv) if argv else (str(path),)
+        arguments = tuple(argv) if argv is not None else (str(path),)
         return cls(elf, arguments, tuple(sorted((env or {}).items())), stdin, name=str(path))
 
 
@@ -100,6 +100,9 @@ def parse_elf(elf: bytes, name: str = "program") -> tuple[int, list[Segment], in
         raise LoaderError(f"{name}: not a static executable (type {header['e_type']})")
     if any(seg["p_type"] == "PT_INTERP" for seg in segments):
         raise LoaderError(f"{name}: dynamically linked (has PT_INTERP); build it with -static")
+    section_end = header["e_shoff"] + header["e_shnum"] * header["e_shentsize"]
+    if header["e_shoff"] and section_end > len(elf):
+        raise LoaderError(f"{name}: truncated: section headers extend past the end of the file")
     loads = [seg for seg in segments if seg["p_type"] == "PT_LOAD"]
     if not loads:
         raise LoaderError(f"{name}: no loadable segment")
@@ -164,7 +167,7 @@ def build_stack(
         memory.write_bytes(cursor, data)
         return cursor
 
-    execfn = push(argv[0].encode() + b"\0")
+    execfn = push((argv[0] if argv else "").encode() + b"\0")
     env_ptrs = [push(f"{key}={value}".encode() + b"\0") for key, value in reversed(env)][::-1]
     arg_ptrs = [push(arg.encode() + b"\0") for arg in reversed(argv)][::-1]
     random = push(RANDOM_BYTES)

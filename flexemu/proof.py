@@ -15,7 +15,7 @@ from flexemu.emulator import Emulator
 from flexemu.errors import ProofError
 from flexemu.mips.io import ProofIO
 from flexemu.mips.step import step
-from flexemu.state import State, state_hash
+from flexemu.state import WITNESS_BYTES, State, state_hash
 
 FORMAT = "flexemu-step-proof/1"
 
@@ -96,6 +96,8 @@ def check(witness: bytes, proof: bytes) -> State:
 
 def check_file(claim: StepProof) -> bytes:
     """Check a proof file's claim; return the post-state hash it proves."""
+    if len(claim.witness) != WITNESS_BYTES:
+        raise ProofError(f"witness is {len(claim.witness)} bytes, expected {WITNESS_BYTES}")
     if state_hash(claim.witness) != claim.pre_state_hash:
         raise ProofError("wrong pre-state: the witness does not hash to pre_state_hash")
     post = check(claim.witness, claim.proof).hash()

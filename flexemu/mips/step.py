@@ -461,14 +461,18 @@ def _store_conditional(state: State, io: StepIO, word: int) -> int | None:
 
     This is the rule of unicorn's QEMU core (a compare-and-swap against the
     value LL read), not the hardware's "no intervening store" rule, and like
-    that core SC leaves the reservation in place.
+    that core SC leaves the reservation in place. As there, an address that is
+    not the reservation's fails without touching memory, so it is neither
+    translated nor checked for alignment (docs/spec.md 6.6).
     """
     vaddr = _address(state, word)
-    paddr = aligned(vaddr, 4)
     rt = _rt(word)
-    success = vaddr == state.ll_addr and io.read_word(paddr) == state.ll_value
-    if success:
-        io.write_word(paddr, state.regs[rt])
+    success = False
+    if vaddr == state.ll_addr:
+        paddr = aligned(vaddr, 4)
+        success = io.read_word(paddr) == state.ll_value
+        if success:
+            io.write_word(paddr, state.regs[rt])
     _set(state, rt, int(success))
     return FALL_THROUGH
 

@@ -1,0 +1,80 @@
+"""Shared fixtures: the shipped guest programs and their qemu-recorded expectations.
+
+Each `scenarios/programs/NAME.expected.json` records the argv, stdin, stdout and
+exit status of NAME under qemu-mips. `make_program(NAME)` builds the `Program`
+the tests run: the ELF with that argv (as given; argv[0] is the program name)
+and that stdin, and an empty environment like the reference runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flexemu.emulator import Emulator
+from flexemu.loader import Program
+
+PROGRAMS_DIR = Path(__file__).resolve().parent.parent / "scenarios" / "programs"
+
+#: Freestanding programs: small enough to check every single step.
+SMALL = ("hello", "tiny_sum", "trap")
+#: Static glibc programs.
+GLIBC = ("exitcode", "stdin_echo", "sort")
+ALL = ("hello", "tiny_sum", "trap", "exitcode", "stdin_echo", "sort", "loop")
+
+
+@cache
+def expectation(name: str) -> dict[str, Any]:
+    """The qemu-mips record of program `name`."""
+    return json.loads((PROGRAMS_DIR / f"{name}.expected.json").read_text())
+
+
+def build_program(name: str, **overrides: Any) -> Program:
+    """`Program` for a shipped program with its recorded argv and stdin (overridable)."""
+    record = expectation(name)
+    argv = overrides.pop("argv", record["argv"])
+    stdin = overrides.pop("stdin", record["stdin"].encode())
+    env = overrides.pop("env", {})
+    if overrides:
+        raise TypeError(f"unknown overrides: {sorted(overrides)}")
+    return Program.from_file(PROGRAMS_DIR / name, argv, env, stdin)
+
+
+@cache
+def _finished(name: str) -> Emulator:
+    emulator = Emulator(build_program(name))
+    emulator.run()
+    return emulator
+
+
+@pytest.fixture(scope="session")
+def programs_dir() -> Path:
+    """Path of `scenarios/programs`."""
+    return PROGRAMS_DIR
+
+
+@pytest.fixture(scope="session")
+def expected() -> Callable[[str], dict[str, Any]]:
+    """`expected(name)`: the parsed `name.expected.json`."""
+    return expectation
+
+
+@pytest.fixture(scope="session")
+def make_program() -> Callable[..., Program]:
+    """`make_program(name, argv=..., stdin=..., env=...)`: a shipped program, ready to load."""
+    return build_program
+
+
+@pytest.fixture(scope="session")
+def finished_emulator() -> Callable[[str], Emulator]:
+    """`finished_emulator(name)`: a shared Emulator that already ran `name` to the end.
+
+    Shared across tests: use it only through `state_at` / `machine_at` / `prove`,
+    which reposition it as needed. Tests about independent runs build their own.
+    """
+    return _finished

@@ -46,6 +46,7 @@ from flexemu.engine import FastEngine
 from flexemu.memory import Memory
 from flexemu.merkle import PAGE_BYTES, PAGE_SHIFT
 from flexemu.mips.bits import MASK32, sext16, u32
+from flexemu.mips.step import _rd, _rs, _rt  # the spec's field extractors
 from flexemu.native.step_counter import is_delay_branch
 from flexemu.reference import ReferenceMachine
 from flexemu.state import NO_RESERVATION, Panic, State, Status
@@ -87,16 +88,6 @@ def j_type(op: int, target: int) -> int:
     return (op << 26) | ((target >> 2) & 0x03FF_FFFF)
 
 
-def _rs(word: int) -> int:
-    return (word >> 21) & 31
-
-
-def _rt(word: int) -> int:
-    return (word >> 16) & 31
-
-
-def _rd(word: int) -> int:
-    return (word >> 11) & 31
 
 
 def effective_address(word: int, regs: list[int]) -> int:

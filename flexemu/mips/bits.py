@@ -1,6 +1,7 @@
 """Fixed-width integer helpers: the vocabulary of the instruction semantics."""
 
 MASK32 = 0xFFFFFFFF
+MASK64 = (1 << 64) - 1
 
 
 def u32(value: int) -> int:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flexemu.mips.address import StepPanic, aligned, translate
-from flexemu.mips.bits import MASK32, join64, s32, sext8, sext16, split64, u32
+from flexemu.mips.bits import MASK32, MASK64, join64, s32, sext8, sext16, split64, u32
 from flexemu.mips.io import StepIO
 from flexemu.mips.syscalls import syscall
 from flexemu.state import Panic, State, Status
@@ -40,7 +40,7 @@ def step(state: State, io: StepIO) -> None:
     except StepPanic as panic:
         state.status = Status.PANICKED
         state.exit_code = panic.reason
-    state.step += 1
+    state.step = (state.step + 1) & MASK64  # wraps like every counter in the witness
 
 
 def _execute(state: State, io: StepIO) -> None:

@@ -149,6 +149,14 @@ def prove_command(
 @reports_errors
 def check(
     proof_file: Annotated[Path, typer.Argument(help="Proof JSON written by `prove`.")],
+    onchain: Annotated[
+        bool,
+        typer.Option(
+            "--onchain",
+            help="Check with the Solidity verifier on an in-process EVM (py-evm, Cancun) "
+            "and report its gas.",
+        ),
+    ] = False,
 ) -> None:
     """Check a step proof from the proof alone: exit 0 if valid, 1 if not, 2 if unreadable."""
     try:
@@ -158,5 +166,11 @@ def check(
     except UnicodeDecodeError:
         raise ValueError(f"{proof_file}: not a text file") from None
     claim = StepProof.from_json(data)
+    if onchain:
+        # Imported here: the EVM stack is heavy and only on-chain commands need it.
+        from arbitration.onchain_check import check_on_chain, open_chain
+
+        print_json(check_on_chain(claim, open_chain()))
+        return
     post = check_file(claim)
     print_json({"valid": True, "step": claim.step, "post_state_hash": "0x" + post.hex()})

@@ -1,0 +1,254 @@
+"""Step test vectors: real step proofs grouped by what the step does, plus forged ones.
+
+A verifier written elsewhere (Foundry, Hardhat, another language) is only as good as
+the steps it was tried on. This module picks, from a real trace, the first few steps
+of every kind (each instruction class, each syscall, each panic, the nullified
+delay slot, the terminal fixed point). It also derives forged proofs that a correct
+verifier must reject with a named error. The format is docs/spec.md section 13.
+
+Classification is a pure function of (pre-state, instruction word, post-state), so
+the same names come out of a full-memory scan (`scan`) and out of a proof alone
+(`classify_proof`), which the gas benchmark uses.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from flexemu.memory import Memory
+from flexemu.merkle import LEAF_BYTES, PROOF_BYTES, decode_proof
+from flexemu.mips.abi import V0
+from flexemu.mips.address import StepPanic, aligned
+from flexemu.mips.disasm import disassemble, instruction_class, syscall_name
+from flexemu.proof import StepProof, check
+from flexemu.reference import ReferenceMachine
+from flexemu.state import Panic, State, Status
+
+FORMAT = "flexemu-step-vector/1"
+INDEX_FORMAT = "flexemu-step-vector-index/1"
+INVALID_DIR = "invalid"
+
+#: The custom errors of the on-chain verifier the forged vectors expect, in file order.
+EXPECTED_ERRORS = (
+    "WrongPreState",
+    "MerkleProofInvalid",
+    "MerkleProofWrongLeaf",
+    "ProofTruncated",
+    "ProofOversized",
+)
+
+
+# ---------------------------------------------------------------- classification
+
+
+def panic_class(code: int) -> str:
+    """`panic-trap`, `panic-address-error`, ... (section 8's names, lower case)."""
+    return "panic-" + Panic(code).name.lower().replace("_", "-")
+
+
+def classify(pre: State, word: int | None, post: State) -> str:
+    """The vector class of the step pre -> post that executed `word` (None: no fetch)."""
+    if pre.status != Status.RUNNING:
+        return "fixed-point"
+    if pre.pc & 1:
+        return "nullified-slot"
+    if post.status == Status.PANICKED:
+        return panic_class(post.exit_code)
+    cls = instruction_class(word) if word is not None else "reserved"
+    if cls == "syscall":
+        return "syscall-" + syscall_name(pre.regs[V0])
+    return cls
+
+
+def instruction_text(pre: State, word: int | None) -> str | None:
+    """The disassembly of what the step executes; None when it fetches nothing."""
+    if word is None or pre.status != Status.RUNNING or pre.pc & 1:
+        return None
+    return disassemble(word, pre.pc)
+
+
+def fetch_word(state: State, memory: Memory) -> int | None:
+    """The word the next step fetches, or None (nullified slot, terminal, bad pc)."""
+    if state.status != Status.RUNNING or state.pc & 1:
+        return None
+    try:
+        return memory.read_word(aligned(state.pc, 4))
+    except StepPanic:
+        return None
+
+
+def classify_proof(claim: StepProof) -> tuple[str, str | None]:
+    """(class, disassembly) of a proof's step, from the proof alone.
+
+    The instruction word is in the first leaf proof, since the fetch is the first
+    access (spec 10). The post-state comes from replaying the proof.
+    """
+    pre = State.from_witness(claim.witness)
+    post = check(claim.witness, claim.proof)
+    word = None
+    if pre.status == Status.RUNNING and not pre.pc & 1 and len(claim.proof) >= PROOF_BYTES:
+        try:
+            paddr = aligned(pre.pc, 4)
+        except StepPanic:
+            paddr = None
+        if paddr is not None:
+            _, leaf, _ = decode_proof(claim.proof[:PROOF_BYTES])
+            offset = paddr % LEAF_BYTES
+            word = int.from_bytes(leaf[offset : offset + 4], "big")
+    return classify(pre, word, post), instruction_text(pre, word)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One classified step of a scan."""
+
+    step: int
+    cls: str
+    instruction: str | None
+
+
+def scan(
+    machine: ReferenceMachine, limit: int, progress: Callable[[int], None] | None = None
+) -> Iterator[Seen]:
+    """Step `machine` up to step `limit`, classifying each step as it is taken.
+
+    A terminal state yields one "fixed-point" entry (the step from it) and ends the
+    scan; it is always reported, even at or past `limit`. The instruction text is
+    filled in for every step, so callers should keep only what they need.
+    """
+    state = machine.state
+    while True:
+        if state.status != Status.RUNNING:
+            yield Seen(state.step, "fixed-point", None)
+            return
+        if state.step >= limit:
+            return
+        pre = state.copy()
+        word = fetch_word(pre, machine.memory)
+        machine.step()
+        yield Seen(pre.step, classify(pre, word, state), instruction_text(pre, word))
+        if progress is not None and state.step % 4096 == 0:
+            progress(state.step)
+
+
+def first_per_class(seen: Iterable[Seen], per_class: int) -> list[Seen]:
+    """The first `per_class` steps of every class, in step order."""
+    counts: dict[str, int] = {}
+    kept = []
+    for item in seen:
+        if counts.get(item.cls, 0) < per_class:
+            counts[item.cls] = counts.get(item.cls, 0) + 1
+            kept.append(item)
+    return kept
+
+
+# ---------------------------------------------------------------- forged proofs
+
+
+@dataclass(frozen=True)
+class Forgery:
+    expect_error: str
+    description: str
+    claim: StepProof
+
+
+def _flip(data: bytes, position: int) -> bytes:
+    raw = bytearray(data)
+    raw[position] ^= 0x01
+    return bytes(raw)
+
+
+def forge(claim: StepProof) -> list[Forgery]:
+    """One forgery per `EXPECTED_ERRORS`, from a valid proof with at least one leaf proof.
+
+    Each changes one thing, so that exactly one check fails first in any verifier
+    that follows spec 10's order. The witness is checked before any leaf, and the
+    leaf index of a proof before its hash. The target is the last leaf proof, so a
+    verifier must have accepted the earlier ones, and, when the step has several,
+    it must walk the blob correctly to get there.
+    """
+    proofs = len(claim.proof) // PROOF_BYTES
+    if proofs == 0:
+        raise ValueError("forgeries need a step that consumes at least one leaf proof")
+    last = (proofs - 1) * PROOF_BYTES
+    index = int.from_bytes(claim.proof[last : last + 4], "big")
+    other = (index ^ 1).to_bytes(4, "big")
+    sibling = last + 4 + LEAF_BYTES + 5 * 32 + 7  # a byte inside the 6th sibling
+    register = 150 + 4 * 8 + 3  # the low byte of t0 in the witness
+    wrong_index = claim.proof[:last] + other + claim.proof[last + 4 :]
+    return [
+        Forgery(
+            "WrongPreState",
+            "one witness byte (register t0) changed; pre_state_hash kept",
+            _replace(claim, witness=_flip(claim.witness, register)),
+        ),
+        Forgery(
+            "MerkleProofInvalid",
+            f"one sibling byte of leaf proof {proofs} of {proofs} changed",
+            _replace(claim, proof=_flip(claim.proof, sibling)),
+        ),
+        Forgery(
+            "MerkleProofWrongLeaf",
+            f"leaf index of leaf proof {proofs} of {proofs} changed from {index} to {index ^ 1}",
+            _replace(claim, proof=wrong_index),
+        ),
+        Forgery(
+            "ProofTruncated",
+            f"leaf proof {proofs} of {proofs} removed",
+            _replace(claim, proof=claim.proof[:last]),
+        ),
+        Forgery(
+            "ProofOversized",
+            "a copy of the last leaf proof appended (900 unused bytes)",
+            _replace(claim, proof=claim.proof + claim.proof[last:]),
+        ),
+    ]
+
+
+def _replace(claim: StepProof, **changes: bytes) -> StepProof:
+    fields = {name: getattr(claim, name) for name in StepProof.__dataclass_fields__}
+    return StepProof(**{**fields, **changes})
+
+
+def forgery_source(vectors: Iterable[tuple[Seen, StepProof]]) -> tuple[Seen, StepProof] | None:
+    """The valid vector the forgeries start from: the earliest with the most leaf proofs."""
+    best = None
+    for seen, claim in vectors:
+        if claim.proof and (best is None or len(claim.proof) > len(best[1].proof)):
+            best = (seen, claim)
+    return best
+
+
+# ---------------------------------------------------------------- files
+
+
+def vector_json(cls: str, instruction: str | None, claim: StepProof) -> dict[str, Any]:
+    """A vector: the proof file's fields (section 10) under its own format, with its class."""
+    proof_fields = claim.to_json()
+    del proof_fields["format"]
+    return {"format": FORMAT, "class": cls, "instruction": instruction, **proof_fields}
+
+
+def invalid_json(forgery: Forgery, cls: str, instruction: str | None) -> dict[str, Any]:
+    return {
+        **vector_json(cls, instruction, forgery.claim),
+        "expect_error": forgery.expect_error,
+        "description": forgery.description,
+    }
+
+
+def vector_path(cls: str, step: int) -> str:
+    """Where a vector lives, relative to the output directory (always `/`-separated)."""
+    return f"{cls}/{step}.json"
+
+
+def invalid_path(expect_error: str, step: int) -> str:
+    return f"{INVALID_DIR}/{expect_error}-{step}.json"
+
+
+def dumps(data: dict[str, Any]) -> str:
+    """Deterministic bytes: fixed key order as built, two-space indent, final newline."""
+    return json.dumps(data, indent=2) + "\n"

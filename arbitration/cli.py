@@ -69,7 +69,13 @@ ArgsArgument = Annotated[
 
 
 def main() -> None:
-    from arbitration import emulator_commands  # noqa: F401  (registers the commands)
+    # Each module registers its commands on `app` when imported.
+    from arbitration import (  # noqa: F401
+        emulator_commands,  # run, state, prove, check
+        game_commands,  # simulate
+        node_commands,  # deploy, agent
+        verifier_commands,  # vectors
+    )
 
     app(prog_name="flexemu-game")
 

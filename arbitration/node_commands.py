@@ -1,0 +1,318 @@
+"""Commands for a real JSON-RPC node: `deploy` (and `agent`, the parties as processes).
+
+Every command takes `--rpc-url`; the node's unlocked accounts sign, unless
+`$FLEXEMU_PRIVATE_KEY` holds a key (a node that keeps no keys, e.g. a public one). Network
+incidents (retries, re-numbered nonces, reverts) go to stderr as they happen, one line each, so
+stdout stays machine-readable.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from eth_utils import to_checksum_address
+
+from arbitration.agents import Agent, Challenger, Proposer
+from arbitration.chain import ChainError
+from arbitration.cli import (
+    GUEST_COMMAND,
+    ArgsArgument,
+    ProgramArgument,
+    StdinOption,
+    app,
+    fail,
+    print_json,
+    read_stdin_file,
+    reports_errors,
+)
+from arbitration.formatting import hex_hash
+from arbitration.game import GameEvent, Party
+from arbitration.party_process import attach, creation_event, outcome_code, play
+from arbitration.report import move_record
+from arbitration.rpc import Incident, RetryPolicy, RpcChain
+from arbitration.scenario import (
+    DEFAULT_BOND_WEI,
+    DEFAULT_CLOCK_SECONDS,
+    STRATEGIES,
+    STRATEGY_PARAMETERS,
+    Strategy,
+)
+from flexemu.loader import Program
+
+PRIVATE_KEY_ENV = "FLEXEMU_PRIVATE_KEY"
+VERIFIER_ARTIFACT = "MipsVerifier"
+FACTORY_ARTIFACT = "DisputeGameFactory"
+#: Creation gas limit: the verifier takes 3,145,365 and the factory 2,062,780 on Cancun.
+DEPLOY_GAS = 8_000_000
+#: How hard the commands try to reach the node (tests shorten it).
+RETRY_POLICY = RetryPolicy()
+
+RpcUrlOption = Annotated[
+    str,
+    typer.Option(
+        "--rpc-url", envvar="FLEXEMU_RPC_URL", help="JSON-RPC endpoint of the node to play on."
+    ),
+]
+
+
+def print_incident(incident: Incident) -> None:
+    typer.echo(f"[{incident.kind}] {incident.detail}", err=True)
+
+
+def connect(rpc_url: str) -> RpcChain:
+    """The chain at `rpc_url`, signing with $FLEXEMU_PRIVATE_KEY if it is set."""
+    return RpcChain(
+        rpc_url,
+        policy=RETRY_POLICY,
+        private_key=os.environ.get(PRIVATE_KEY_ENV) or None,
+        on_incident=print_incident,
+    )
+
+
+def deploy_contracts(chain: RpcChain) -> dict[str, str]:
+    """Deploy the verifier and a factory bound to it from the committed artifacts."""
+    verifier = chain.deploy(VERIFIER_ARTIFACT, gas=DEPLOY_GAS)
+    factory = chain.deploy(FACTORY_ARTIFACT, verifier.address, gas=DEPLOY_GAS)
+    return {"verifier": verifier.address, "factory": factory.address}
+
+
+@app.command()
+@reports_errors
+def deploy(rpc_url: RpcUrlOption) -> None:
+    """Deploy MipsVerifier and DisputeGameFactory; print their addresses as JSON."""
+    chain = connect(rpc_url)
+    try:
+        addresses = deploy_contracts(chain)
+    except ChainError as error:
+        raise fail(f"deployment failed: {error}") from None
+    print_json({"chain": chain.description, **addresses})
+
+
+# --------------------------------------------------------------------------------------------
+# agent proposer|challenger: one party as its own process
+# --------------------------------------------------------------------------------------------
+
+agent_app = typer.Typer(
+    no_args_is_help=True,
+    help="Play one side of a dispute as its own process, on a JSON-RPC node.",
+)
+app.add_typer(agent_app, name="agent")
+
+#: Default accounts (indices into the node's accounts), the same as the simulator's.
+DEFAULT_ACCOUNT = {Party.PROPOSER: 1, Party.CHALLENGER: 2}
+
+GameOption = Annotated[
+    str | None, typer.Option("--game", help="Address of the game to play (or resume).")
+]
+FactoryOption = Annotated[
+    str | None,
+    typer.Option(
+        "--factory",
+        help="Factory address: the proposer creates a game there; the challenger takes the "
+        "newest game about PROGRAM (waiting for one).",
+    ),
+]
+StrategyOption = Annotated[
+    str, typer.Option("--strategy", help=f"One of: {', '.join(STRATEGIES)}.")
+]
+StepOption = Annotated[
+    int | None, typer.Option("--step", min=0, help="The step of lie_at/lie_from/forged_proof.")
+]
+MovesOption = Annotated[
+    int | None, typer.Option("--moves", min=0, help="Moves before silent_after goes silent.")
+]
+AccountOption = Annotated[
+    str | None,
+    typer.Option("--account", help="Account index among the node's accounts, or an address."),
+]
+ClockOption = Annotated[
+    int, typer.Option("--clock-seconds", min=1, help="Chess clock per party (proposer only).")
+]
+BondOption = Annotated[int, typer.Option("--bond-wei", min=0, help="Bond (proposer only).")]
+Argv0Option = Annotated[
+    str | None,
+    typer.Option("--argv0", help="argv[0] the guest sees (default: PROGRAM as given)."),
+]
+PollOption = Annotated[
+    float, typer.Option("--poll", min=0.01, help="Seconds between looks at the chain.")
+]
+FastForwardOption = Annotated[
+    float | None,
+    typer.Option(
+        "--fast-forward-after",
+        min=0,
+        help="Development nodes only: after this many seconds with nothing to do, advance "
+        "chain time past the running clock so a silent opponent times out.",
+    ),
+]
+
+
+def strategy_from(kind: str, step: int | None, moves: int | None) -> Strategy:
+    """A `Strategy` from the command line, checked like a scenario file's."""
+    if kind not in STRATEGY_PARAMETERS:
+        raise ValueError(f"--strategy: expected one of {', '.join(STRATEGIES)}, got {kind!r}")
+    parameter = STRATEGY_PARAMETERS[kind]
+    needed = {parameter[0]} if parameter is not None and parameter[1] else set()
+    allowed = {parameter[0]} if parameter is not None else set()
+    given = {name for name, value in (("step", step), ("moves", moves)) if value is not None}
+    if needed - given:
+        raise ValueError(f"--strategy {kind} needs --{next(iter(needed - given))}")
+    if given - allowed:
+        raise ValueError(f"--strategy {kind} takes no --{next(iter(given - allowed))}")
+    return Strategy(kind=kind, step=step, moves=moves)
+
+
+def pick_account(chain: RpcChain, role: Party, account: str | None) -> str:
+    accounts = chain.accounts
+    if account is None:
+        return accounts[0] if len(accounts) == 1 else accounts[DEFAULT_ACCOUNT[role]]
+    if account.isdigit():
+        if int(account) >= len(accounts):
+            raise ValueError(f"--account {account}: the node has {len(accounts)} accounts")
+        return accounts[int(account)]
+    return to_checksum_address(account)
+
+
+def emit(event: str, **fields: object) -> None:
+    """One JSON object per line on stdout: what a supervising script reads."""
+    typer.echo(json.dumps({"event": event, **fields}))
+
+
+def newest_game_about(agent: Agent, poll: float) -> GameEvent:
+    """The newest GameCreated on the agent's factory whose pre-state is its program's."""
+    pre_state = agent.emulator.checkpoints[0].state.hash()
+    while True:
+        created = [
+            e
+            for e in agent.factory.created_events(0)
+            if e.args["absolutePreState"] == pre_state
+        ]
+        if created:
+            return created[-1]
+        time.sleep(poll)
+
+
+def run_party(
+    role: Party,
+    rpc_url: str,
+    program: str,
+    args: list[str] | None,
+    *,
+    game: str | None,
+    factory: str | None,
+    strategy: Strategy,
+    stdin: Path | None,
+    argv0: str | None,
+    account: str | None,
+    clock_seconds: int,
+    bond: int,
+    poll: float,
+    fast_forward_after: float | None,
+) -> int:
+    if (game is None) == (factory is None):
+        raise ValueError("give exactly one of --game ADDRESS and --factory ADDRESS")
+    chain = connect(rpc_url)
+    sender = pick_account(chain, role, account)
+    argv = [argv0 or program, *(args or [])]
+    loaded = Program.from_file(program, argv, stdin=read_stdin_file(stdin))
+    event = creation_event(chain, game) if game is not None else None
+    factory_address = factory if event is None else event.address
+    if role == Party.PROPOSER:
+        agent: Agent = Proposer(
+            chain, sender, loaded, strategy, factory_address, clock_seconds=clock_seconds, bond=bond
+        )
+    else:
+        agent = Challenger(chain, sender, loaded, strategy, factory_address)
+    agent.prepare()
+    emit("started", role=role.label, account=sender, chain=chain.description)
+    if event is None and role == Party.PROPOSER:
+        opening = agent.enter()
+        assert opening is not None and agent.game_view is not None
+        emit("created", game=agent.game_view.address, **move_record(opening))
+    else:
+        view = attach(agent, event or newest_game_about(agent, poll))
+        emit(
+            "attached",
+            game=view.address,
+            status=view.status.name.lower(),
+            interval=[view.lo, view.hi],
+            moves_so_far=agent.sent,
+        )
+    numbered = itertools.count(1)  # this process's moves, in order
+    final = play(
+        agent,
+        lambda move: emit("move", **move_record(replace(move, index=next(numbered)))),
+        poll=poll,
+        fast_forward_after=fast_forward_after,
+    )
+    disputed = final.lo if final.reason.label == "step" else None
+    emit(
+        "resolved",
+        game=final.address,
+        winner=final.winner().label,
+        reason=final.reason.label,
+        interval=[final.lo, final.hi],
+        disputed_step=disputed,
+        claim=hex_hash(final.claim),
+        won=final.winner() == role,
+    )
+    return outcome_code(agent, final)
+
+
+def party_command(role: Party) -> Callable[..., None]:
+    def command(
+        program: ProgramArgument,
+        rpc_url: RpcUrlOption,
+        args: ArgsArgument = None,
+        game: GameOption = None,
+        factory: FactoryOption = None,
+        strategy: StrategyOption = "honest",
+        step: StepOption = None,
+        moves: MovesOption = None,
+        stdin: StdinOption = None,
+        argv0: Argv0Option = None,
+        account: AccountOption = None,
+        clock_seconds: ClockOption = DEFAULT_CLOCK_SECONDS,
+        bond_wei: BondOption = DEFAULT_BOND_WEI,
+        poll: PollOption = 0.2,
+        fast_forward_after: FastForwardOption = None,
+    ) -> None:
+        try:
+            code = run_party(
+                role,
+                rpc_url,
+                program,
+                args,
+                game=game,
+                factory=factory,
+                strategy=strategy_from(strategy, step, moves),
+                stdin=stdin,
+                argv0=argv0,
+                account=account,
+                clock_seconds=clock_seconds,
+                bond=bond_wei,
+                poll=poll,
+                fast_forward_after=fast_forward_after,
+            )
+        except ChainError as error:
+            raise fail(f"transaction failed: {error}") from None
+        raise typer.Exit(code)
+
+    command.__doc__ = (
+        f"Play the {role.label} for PROGRAM [ARGS...]; exit 0 if it wins, 1 if it loses. "
+        "Prints one JSON object per line (started, created/attached, move..., resolved)."
+    )
+    command.__name__ = role.label
+    return reports_errors(command)
+
+
+agent_app.command("proposer", context_settings=GUEST_COMMAND)(party_command(Party.PROPOSER))
+agent_app.command("challenger", context_settings=GUEST_COMMAND)(party_command(Party.CHALLENGER))

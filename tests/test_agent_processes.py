@@ -1,0 +1,304 @@
+"""The parties as separate OS processes on a real anvil, against the embedded run.
+
+One dispute (the `wrong-output` scenario: stdin_echo with arguments and a stdin file) is played
+by `flexemu-game agent proposer` and `flexemu-game agent challenger` processes that share nothing
+but the node. The challenger is killed (SIGKILL) after its third move and started again; it
+must resume from the chain alone and still win. The oracle is the in-process simulation of the
+same scenario: the winner, the disputed step, every bisection hash and the step's state hashes
+must be identical, move for move. Gas from the node's receipts is printed beside py-evm's.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from anvil_support import anvil_or_skip
+from typer.testing import CliRunner
+
+from arbitration import emulator_commands, game_commands, node_commands
+from arbitration.anvil import AnvilNode, stop_process_group
+from arbitration.cli import app
+from arbitration.game import Game, Party, Reason, Status
+from arbitration.outcome import Outcome
+from arbitration.rpc import RpcChain
+from arbitration.scenario import Scenario, Strategy, load_scenario
+from arbitration.simulator import simulate
+
+COMMANDS = (emulator_commands, game_commands, node_commands)  # registered on `app`
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+SCENARIO = "wrong-output"
+KILL_AFTER_MOVES = 3
+#: A process that prints nothing for this long is stuck: fail instead of hanging the suite.
+STUCK_SECONDS = 180
+FLEXEMU_GAME = [sys.executable, "-c", "from arbitration.cli import main; main()"]
+
+
+class AgentProcess:
+    """One `flexemu-game agent` process; its stdout is JSON lines, read by a thread."""
+
+    def __init__(self, args: list[str], log: Path) -> None:
+        self.log = log
+        with log.open("ab") as err:
+            self.process = subprocess.Popen(
+                [*FLEXEMU_GAME, "agent", *args],
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                start_new_session=True,
+            )
+        self.lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.events: list[dict[str, Any]] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(json.loads(line))
+        self.lines.put(None)
+
+    def next_event(self) -> dict[str, Any] | None:
+        try:
+            event = self.lines.get(timeout=STUCK_SECONDS)
+        except queue.Empty:
+            pytest.fail(f"agent printed nothing for {STUCK_SECONDS} s; stderr:\n{self.stderr()}")
+        if event is not None:
+            self.events.append(event)
+        return event
+
+    def until(self, name: str, count: int = 1) -> dict[str, Any]:
+        seen = 0
+        while (event := self.next_event()) is not None:
+            if event["event"] == name:
+                seen += 1
+                if seen == count:
+                    return event
+        pytest.fail(f"agent exited without {count} {name!r} event(s); stderr:\n{self.stderr()}")
+
+    def finish(self) -> int:
+        while self.next_event() is not None:
+            pass
+        return self.process.wait()
+
+    def stderr(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+    def kill(self) -> None:
+        stop_process_group(self.process)
+
+
+def party_args(role: str, node: AnvilNode, scenario: Scenario, stdin: Path) -> list[str]:
+    spec = scenario.program
+    strategy: Strategy = getattr(scenario, role)
+    args = [role, "--rpc-url", node.url, "--strategy", strategy.kind, "--stdin", str(stdin)]
+    if strategy.step is not None:
+        args += ["--step", str(strategy.step)]
+    if strategy.moves is not None:
+        args += ["--moves", str(strategy.moves)]
+    args += ["--clock-seconds", str(scenario.game.clock_seconds)]
+    args += ["--bond-wei", str(scenario.game.bond_wei), "--poll", "0.05"]
+    return [*args, "--argv0", spec.argv[0], "--", str(spec.path), *spec.argv[1:]]
+
+
+@dataclass
+class Dispute:
+    node: AnvilNode
+    scenario: Scenario
+    embedded: Outcome
+    addresses: dict[str, str]
+    game: str
+    proposer: AgentProcess
+    challengers: list[AgentProcess]
+    codes: dict[str, int]
+
+
+@pytest.fixture(scope="module")
+def node() -> Iterator[AnvilNode]:
+    """Blocks one second apart, like the embedded chain's, so the clocks run alike."""
+    with anvil_or_skip(seconds_per_block=1) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def dispute(node: AnvilNode, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dispute]:
+    scenario = load_scenario(SCENARIOS / f"{SCENARIO}.yaml")
+    embedded = simulate(scenario)
+    tmp = tmp_path_factory.mktemp("agents")
+    stdin = tmp / "stdin"
+    stdin.write_bytes(scenario.program.stdin)
+    deployed = CliRunner().invoke(app, ["deploy", "--rpc-url", node.url])
+    assert deployed.exit_code == 0, deployed.stderr
+    addresses = json.loads(deployed.stdout)
+
+    def start(role: str, *where: str) -> AgentProcess:
+        args = party_args(role, node, scenario, stdin)
+        return AgentProcess([*args[:1], *where, *args[1:]], tmp / f"{role}.log")
+
+    proposer = start("proposer", "--factory", addresses["factory"])
+    challengers: list[AgentProcess] = []
+    try:
+        game = proposer.until("created")["game"]
+        challengers.append(start("challenger", "--game", game))
+        challengers[0].until("move", KILL_AFTER_MOVES)
+        challengers[0].process.send_signal(signal.SIGKILL)
+        challengers[0].finish()
+        challengers.append(start("challenger", "--game", game))
+        codes = {"challenger": challengers[1].finish(), "proposer": proposer.finish()}
+        yield Dispute(node, scenario, embedded, addresses, game, proposer, challengers, codes)
+    finally:
+        for party in (proposer, *challengers):
+            party.kill()
+
+
+def test_the_honest_challenger_wins_across_a_restart(dispute: Dispute) -> None:
+    assert dispute.codes == {"challenger": 0, "proposer": 1}
+    first, second = dispute.challengers
+    assert first.process.returncode == -signal.SIGKILL
+    assert [e["event"] for e in first.events][-1] == "move"
+    attached = second.events[1]
+    assert attached["event"] == "attached" and attached["status"] == "in_progress"
+    assert attached["moves_so_far"] >= KILL_AFTER_MOVES - 1  # the challenge is not counted
+    for party in (dispute.proposer, second):
+        resolved = party.events[-1]
+        assert resolved["event"] == "resolved" and resolved["winner"] == "challenger"
+        assert resolved["won"] == (party is second)
+
+
+def test_the_chain_holds_the_same_verdict_as_the_embedded_run(dispute: Dispute) -> None:
+    chain = RpcChain(dispute.node.url)
+    game = Game(chain, dispute.game)
+    view = game.view()
+    embedded = dispute.embedded
+    resolution = embedded.resolution
+    assert embedded.winner == "challenger" and resolution is not None
+    assert (view.status, view.reason) == (Status.CHALLENGER_WON, Reason.STEP)
+    assert view.winner() == Party.CHALLENGER
+    assert chain.call(game.contract.functions.winner()) == chain.accounts[2]
+    assert view.lo == embedded.disputed_step == dispute.scenario.expect.disputed_step
+    assert view.hi == view.lo + 1
+    assert (view.trace_length, view.claim) == (embedded.trace_length, embedded.claimed_state_hash)
+    assert view.hash_lo == resolution.pre_state_hash
+    assert view.hash_hi == resolution.claimed_post_state_hash
+    assert chain.w3.eth.get_balance(dispute.game) == 0  # both bonds paid out
+
+    events = game.logs(0)
+    on_chain = [
+        (e.name, e.args.get("position"), e.args.get("stateHash"), e.args.get("agree"))
+        for e in events
+        if e.name in ("Bisected", "Responded")
+    ]
+    embedded_moves = [
+        ({"bisect": "Bisected", "respond": "Responded"}[m.action], m.position, m.state_hash,
+         m.agree)
+        for m in embedded.moves
+        if m.action in ("bisect", "respond") and m.reverted is None
+    ]
+    assert on_chain == [
+        (name, position, hash_ if name == "Bisected" else None, agree if name == "Responded"
+         else None)
+        for name, position, hash_, agree in embedded_moves
+    ]
+    proven = next(e for e in events if e.name == "StepProven")
+    assert proven.args["step"] == resolution.step
+    assert proven.args["postStateHash"] == resolution.verifier_post_state_hash
+    assert proven.args["claimedPostStateHash"] == resolution.claimed_post_state_hash
+    paid = [e.args for e in events if e.name == "BondPaid"]
+    assert paid == [{"to": chain.accounts[2], "amount": 2 * dispute.scenario.game.bond_wei}]
+
+
+def test_node_gas_is_reported_beside_py_evm(dispute: Dispute) -> None:
+    """Same contracts, same fork, same clock arithmetic, two EVMs (anvil's revm, py-evm):
+    every kind of move costs the same gas on both."""
+    node_gas: Counter[str] = Counter()
+    for party in (dispute.proposer, *dispute.challengers):
+        for event in party.events:
+            if event["event"] in ("created", "move") and event["reverted"] is None:
+                node_gas[event["action"]] += event["gas"]
+    evm_gas: Counter[str] = Counter()
+    for move in dispute.embedded.moves:
+        if move.reverted is None:
+            evm_gas[move.action] += move.gas
+    print(f"\ngas by action, {SCENARIO}: node receipts (anvil) | py-evm (embedded)")
+    for action in evm_gas:
+        print(f"  {action:<10} {node_gas[action]:>10,} | {evm_gas[action]:>10,}")
+    assert node_gas == evm_gas
+
+
+def test_an_agent_refuses_a_game_about_another_program(
+    dispute: Dispute, tmp_path: Path
+) -> None:
+    hello = SCENARIOS / "programs" / "hello"
+    args = ["challenger", "--rpc-url", dispute.node.url, "--game", dispute.game, str(hello)]
+    party = AgentProcess(args, tmp_path / "stderr.log")
+    assert party.finish() == 2
+    error = party.stderr().strip()
+    assert error.startswith(f"error: the game at {dispute.game} is about another program")
+    assert "\n" not in error
+
+
+@pytest.mark.parametrize("name", ["silent-proposer", "lying-challenger"])
+def test_simulate_on_the_node_reports_what_the_embedded_run_reports(
+    node: AnvilNode, name: str
+) -> None:
+    """`simulate --rpc-url`: the same scenario on anvil, time advanced by the node's methods
+    for the timeout; everything but the chain's name, the addresses and timings is equal."""
+    path = SCENARIOS / f"{name}.yaml"
+    runs = []
+    for extra in ([], ["--rpc-url", node.url]):
+        result = CliRunner().invoke(app, ["simulate", "--json", *extra, str(path)])
+        assert result.exit_code == 0, result.stderr
+        runs.append(json.loads(result.stdout))
+    embedded, remote = runs
+    assert "anvil/v1.7.1" in remote["chain"] and "py-evm" in embedded["chain"]
+    for key in ("winner", "reason", "disputed_step", "claimed_state_hash", "resolution", "gas"):
+        assert remote[key] == embedded[key], key
+    fields = ("actor", "action", "interval", "position", "hash", "agree", "gas", "reverted")
+    assert [{k: m[k] for k in fields} for m in remote["moves"]] == [
+        {k: m[k] for k in fields} for m in embedded["moves"]
+    ]
+
+
+def test_a_silent_proposer_loses_on_time_across_processes(
+    node: AnvilNode, dispute: Dispute, tmp_path: Path
+) -> None:
+    """The challenger finds the game through the factory and, on this development node, moves
+    chain time past the silent proposer's clock instead of waiting 600 s of real time."""
+    scenario = load_scenario(SCENARIOS / "silent-proposer.yaml")
+    stdin = tmp_path / "stdin"
+    stdin.write_bytes(scenario.program.stdin)
+    where = ["--factory", dispute.addresses["factory"]]
+    proposer_args = party_args("proposer", node, scenario, stdin)
+    challenger_args = party_args("challenger", node, scenario, stdin)
+    proposer = AgentProcess(
+        [proposer_args[0], *where, *proposer_args[1:]], tmp_path / "proposer.log"
+    )
+    challenger = None
+    try:
+        game = proposer.until("created")["game"]
+        challenger = AgentProcess(
+            [challenger_args[0], *where, "--fast-forward-after", "1", *challenger_args[1:]],
+            tmp_path / "challenger.log",
+        )
+        assert challenger.until("attached")["game"] == game
+        assert (challenger.finish(), proposer.finish()) == (0, 1)
+    finally:
+        for party in (proposer, challenger):
+            if party is not None:
+                party.kill()
+    resolved = challenger.events[-1]
+    assert (resolved["winner"], resolved["reason"]) == ("challenger", "timeout")
+    bisections = [e for e in proposer.events if e.get("action") == "bisect"]
+    assert len(bisections) == scenario.proposer.moves
+    view = Game(RpcChain(node.url), game).view()
+    assert (view.status, view.reason) == (Status.CHALLENGER_WON, Reason.TIMEOUT)
+    assert view.proposer_clock == 0 < view.challenger_clock

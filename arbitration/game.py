@@ -197,6 +197,13 @@ class GameView:
         left = self.proposer_clock if self.turn == Party.PROPOSER else self.challenger_clock
         return left - (now - self.last_move_at)
 
+    def seconds_until_expiry(self, now: int) -> int:
+        """Chain seconds from `now` until the running clock (or, before a challenge, the
+        challenge window) has run out: how far to advance time to let a timeout through."""
+        if self.status == Status.UNCHALLENGED:
+            return self.window_closes_at - now + 1
+        return self.running_clock_left(now) + 1
+
     def winner(self) -> Party:
         if self.status == Status.PROPOSER_WON:
             return Party.PROPOSER

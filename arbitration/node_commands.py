@@ -41,6 +41,7 @@ from arbitration.rpc import Incident, RetryPolicy, RpcChain
 from arbitration.scenario import (
     DEFAULT_BOND_WEI,
     DEFAULT_CLOCK_SECONDS,
+    DEFAULT_MAX_STEPS,
     STRATEGIES,
     STRATEGY_PARAMETERS,
     Strategy,
@@ -141,6 +142,14 @@ Argv0Option = Annotated[
     str | None,
     typer.Option("--argv0", help="argv[0] the guest sees (default: PROGRAM as given)."),
 ]
+MaxStepsOption = Annotated[
+    int,
+    typer.Option(
+        "--max-steps",
+        min=1,
+        help="End the trace here if the program has not exited (both parties must agree).",
+    ),
+]
 PollOption = Annotated[
     float, typer.Option("--poll", min=0.01, help="Seconds between looks at the chain.")
 ]
@@ -214,6 +223,7 @@ def run_party(
     account: str | None,
     clock_seconds: int,
     bond: int,
+    max_steps: int,
     poll: float,
     fast_forward_after: float | None,
 ) -> int:
@@ -227,10 +237,17 @@ def run_party(
     factory_address = factory if event is None else event.address
     if role == Party.PROPOSER:
         agent: Agent = Proposer(
-            chain, sender, loaded, strategy, factory_address, clock_seconds=clock_seconds, bond=bond
+            chain,
+            sender,
+            loaded,
+            strategy,
+            factory_address,
+            clock_seconds=clock_seconds,
+            bond=bond,
+            max_steps=max_steps,
         )
     else:
-        agent = Challenger(chain, sender, loaded, strategy, factory_address)
+        agent = Challenger(chain, sender, loaded, strategy, factory_address, max_steps)
     agent.prepare()
     emit("started", role=role.label, account=sender, chain=chain.description)
     if event is None and role == Party.PROPOSER:
@@ -282,6 +299,7 @@ def party_command(role: Party) -> Callable[..., None]:
         account: AccountOption = None,
         clock_seconds: ClockOption = DEFAULT_CLOCK_SECONDS,
         bond_wei: BondOption = DEFAULT_BOND_WEI,
+        max_steps: MaxStepsOption = DEFAULT_MAX_STEPS,
         poll: PollOption = 0.2,
         fast_forward_after: FastForwardOption = None,
     ) -> None:
@@ -299,6 +317,7 @@ def party_command(role: Party) -> Callable[..., None]:
                 account=account,
                 clock_seconds=clock_seconds,
                 bond=bond_wei,
+                max_steps=max_steps,
                 poll=poll,
                 fast_forward_after=fast_forward_after,
             )

@@ -32,7 +32,6 @@ from arbitration.game import (
     GameView,
     GameWatcher,
     Party,
-    Status,
 )
 from arbitration.outcome import Move
 from flexemu.errors import FlexEmuError
@@ -89,26 +88,6 @@ def attach(agent: Agent, event: GameEvent) -> GameView:
     return view
 
 
-def challenge_if_wrong(agent: Challenger, view: GameView) -> Move | None:
-    """An attached challenger's opening: challenge a claim it disagrees with, in time."""
-    if view.status != Status.UNCHALLENGED or agent.game is None:
-        return None
-    if agent.trace.hash_at(view.trace_length) == view.claim:
-        return None
-    if agent.chain.now() >= view.window_closes_at:
-        return None
-    game, bond = agent.game, view.proposer_bond
-    return agent.send("challenge", lambda: game.challenge(agent.account, bond))
-
-
-def seconds_until_expiry(chain: Chain, view: GameView) -> int:
-    """Chain seconds until the running clock (or the challenge window) has run out."""
-    now = chain.now()
-    if view.status == Status.UNCHALLENGED:
-        return view.window_closes_at - now + 1
-    return view.running_clock_left(now) + 1
-
-
 def play(
     agent: Agent,
     report: Callable[[Move], None],
@@ -126,7 +105,7 @@ def play(
             return view
         move = None
         if isinstance(agent, Challenger):
-            move = challenge_if_wrong(agent, view)
+            move = agent.challenge_if_wrong(view)
         move = move or agent.act()
         if move is not None:
             report(move)
@@ -134,7 +113,7 @@ def play(
             continue
         waited = time.monotonic() - waiting_since
         if fast_forward_after is not None and waited >= fast_forward_after:
-            agent.chain.advance_time(max(seconds_until_expiry(agent.chain, view), 1))
+            agent.chain.advance_time(max(view.seconds_until_expiry(agent.chain.now()), 1))
             waiting_since = time.monotonic()
             continue
         time.sleep(poll)

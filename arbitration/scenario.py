@@ -44,6 +44,9 @@ REASONS = ("step", "timeout", "unchallenged")
 
 DEFAULT_CLOCK_SECONDS = 3600
 DEFAULT_BOND_WEI = 10**18
+#: A trace never runs longer than this unless the scenario says so (2^32 steps take ~25 s):
+#: a program that never exits still yields a claim instead of a hang.
+DEFAULT_MAX_STEPS = 1 << 32
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,9 @@ class ProgramSpec:
     argv: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
     stdin: bytes = b""
+    # Where the trace ends if the program has not exited by then: the claim is then about the
+    # (unfinished) state at this step. None: run to the exit, at most DEFAULT_MAX_STEPS.
+    max_steps: int | None = None
 
 
 @dataclass(frozen=True)
@@ -210,7 +216,9 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def _program(check: _Checker, raw: Any) -> ProgramSpec:
-    data = check.mapping(raw, "program", ("path",), ("argv", "env", "stdin", "stdin_file"))
+    data = check.mapping(
+        raw, "program", ("path",), ("argv", "env", "stdin", "stdin_file", "max_steps")
+    )
     path = check.file(data["path"], "program.path", "program")
     if "argv" in data:
         argv_raw = data["argv"]
@@ -238,7 +246,10 @@ def _program(check: _Checker, raw: Any) -> ProgramSpec:
         stdin = check.string(data["stdin"], "program.stdin", allow_empty=True).encode("utf-8")
     elif "stdin_file" in data:
         stdin = check.file(data["stdin_file"], "program.stdin_file", "stdin file").read_bytes()
-    return ProgramSpec(path=path, argv=argv, env=env, stdin=stdin)
+    max_steps = None
+    if "max_steps" in data:
+        max_steps = check.natural(data["max_steps"], "program.max_steps", minimum=1)
+    return ProgramSpec(path=path, argv=argv, env=env, stdin=stdin, max_steps=max_steps)
 
 
 def _game(check: _Checker, raw: Any) -> GameSettings:

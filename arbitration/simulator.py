@@ -29,7 +29,7 @@ from arbitration.agents import Agent, Challenger, Proposer
 from arbitration.chain import Chain
 from arbitration.game import Game, GameFactory, GameView, Party, Reason, Status
 from arbitration.outcome import Move, Outcome, StepResolution
-from arbitration.scenario import Scenario
+from arbitration.scenario import DEFAULT_MAX_STEPS, Scenario
 from arbitration.verifier import Verifier
 from flexemu.loader import Program
 from flexemu.state import Status as MachineStatus
@@ -91,6 +91,7 @@ def simulate(
 
     mark = time.perf_counter()  # emulate: each agent loads the program and runs it
     accounts = chain.accounts
+    max_steps = scenario.program.max_steps or DEFAULT_MAX_STEPS
     proposer = Proposer(
         chain,
         accounts[PROPOSER_ACCOUNT],
@@ -99,10 +100,15 @@ def simulate(
         factory_address,
         clock_seconds=scenario.game.clock_seconds,
         bond=scenario.game.bond_wei,
+        max_steps=max_steps,
     )
     challenger = Challenger(
-        chain, accounts[CHALLENGER_ACCOUNT], load_program(scenario), scenario.challenger,
+        chain,
+        accounts[CHALLENGER_ACCOUNT],
+        load_program(scenario),
+        scenario.challenger,
         factory_address,
+        max_steps,
     )
     _prepare_in_parallel((proposer, challenger))
     seconds["emulate"] = time.perf_counter() - mark
@@ -180,16 +186,9 @@ def _play(
                 record(_bystander_ends(chain, view))
                 view = Game(chain, view.address).view(view)
                 continue
-            chain.advance_time(_seconds_until_expiry(chain, view))
+            chain.advance_time(view.seconds_until_expiry(chain.now()))
             waited = True
     raise RuntimeError(f"the game at {view.address} did not resolve within {MAX_ROUNDS} rounds")
-
-
-def _seconds_until_expiry(chain: Chain, view: GameView) -> int:
-    now = chain.now()
-    if view.status == Status.UNCHALLENGED:
-        return view.window_closes_at - now + 1
-    return view.running_clock_left(now) + 1
 
 
 def _bystander_ends(chain: Chain, view: GameView) -> Move:

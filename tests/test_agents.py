@@ -47,6 +47,7 @@ def play(
         clock: int = 600,
         observer: Callable[[Move], None] | None = None,
         on: Chain | None = None,
+        max_steps: int | None = None,
     ) -> Outcome:
         record = expected(program)
         scenario = Scenario(
@@ -56,6 +57,7 @@ def play(
                 path=programs_dir / program,
                 argv=tuple(record["argv"]),
                 stdin=record["stdin"].encode(),
+                max_steps=max_steps,
             ),
             game=GameSettings(clock_seconds=clock, bond_wei=10**18),
             proposer=proposer or Strategy(),
@@ -147,6 +149,22 @@ def test_a_lying_proposer_loses_the_step(
     rounds = len(moves_by(outcome, "proposer", "bisect"))
     assert math.floor(math.log2(307)) <= rounds <= math.ceil(math.log2(307))
     assert len(moves_by(outcome, "challenger", "respond")) == rounds
+
+
+def test_a_trace_cut_by_max_steps_claims_the_unfinished_state(
+    play: Callable[..., Outcome], finished_emulator: Callable[[str], Emulator]
+) -> None:
+    """A program still running at max_steps is claimed at that step, and disputed there."""
+    emulator = finished_emulator("loop")
+    honest = play("loop", max_steps=5_000)
+    assert honest.winner == "proposer" and honest.reason == "unchallenged"
+    assert honest.trace_length == 5_000
+    assert honest.claimed_state_hash == emulator.state_at(5_000).hash()
+    assert honest.claimed_state_hash[0] == 3  # unfinished
+    lying = play("loop", proposer=Strategy("lie_from", step=4_321), max_steps=5_000)
+    assert lying.winner == "challenger"
+    check_step(lying, emulator, 4_320)
+    check_bounds(lying)
 
 
 def test_a_lie_that_misses_the_claim_starts_no_dispute(play: Callable[..., Outcome]) -> None:

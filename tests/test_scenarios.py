@@ -87,6 +87,12 @@ def test_defaults_and_stdin_file(workdir: Path) -> None:
     assert (scenario.proposer.kind, scenario.proposer.step) == ("forged_proof", None)
     assert (scenario.challenger.kind, scenario.challenger.moves) == ("silent_after", 0)
     assert scenario.expect is None
+    assert scenario.program.max_steps is None  # run to the exit (at most DEFAULT_MAX_STEPS)
+
+
+def test_max_steps_cuts_the_trace(workdir: Path) -> None:
+    path = write(workdir, VALID.replace('stdin: "text"}', 'stdin: "text", max_steps: 5000}'))
+    assert load_scenario(path).program.max_steps == 5000
 
 
 def test_every_strategy_in_the_list_has_a_parameter_rule() -> None:
@@ -147,6 +153,11 @@ BAD = {
         replace("clock_seconds: 600", "clock_seconds: 1h"),
         "game.clock_seconds",
         'got "1h"',
+    ),
+    "zero max_steps": (
+        replace('stdin: "text"}', 'stdin: "text", max_steps: 0}'),
+        "program.max_steps",
+        "an integer >= 1",
     ),
     "zero clock": (
         replace("clock_seconds: 600", "clock_seconds: 0"),

@@ -24,7 +24,7 @@ from arbitration.agents.views import TraceView
 from arbitration.chain import Chain, ChainError, Receipt
 from arbitration.game import Game, GameFactory, GameView, GameWatcher, Party, Status
 from arbitration.outcome import Move
-from arbitration.scenario import Strategy
+from arbitration.scenario import DEFAULT_MAX_STEPS, Strategy
 from flexemu.emulator import Emulator
 from flexemu.errors import FlexEmuError
 from flexemu.loader import Program
@@ -57,8 +57,10 @@ class Agent:
         program: Program,
         strategy: Strategy,
         factory_address: str,
+        max_steps: int = DEFAULT_MAX_STEPS,
     ) -> None:
         self.chain = chain
+        self.max_steps = max_steps
         self.account = account
         self.strategy = strategy
         self.emulator = Emulator(program)
@@ -76,7 +78,7 @@ class Agent:
     def prepare(self) -> None:
         """Run the program once (checkpointing). Safe to run in a thread: unicorn releases the
         GIL while it runs."""
-        self.emulator.run()
+        self.emulator.run(self.max_steps)
 
     @property
     def game_view(self) -> GameView | None:
@@ -226,17 +228,16 @@ class Proposer(Agent):
         *,
         clock_seconds: int,
         bond: int,
+        max_steps: int = DEFAULT_MAX_STEPS,
     ) -> None:
-        super().__init__(chain, account, program, strategy, factory_address)
+        super().__init__(chain, account, program, strategy, factory_address, max_steps)
         self.clock_seconds = clock_seconds
         self.bond = bond
 
     def enter(self) -> Move:
         """Create the game: the claim is this party's hash at its trace's last step N."""
-        final = self.emulator.final
-        if final is None:
-            raise FlexEmuError("the proposer's run did not finish: nothing to claim")
-        n = max(final.step, 1)
+        final = self.emulator.final  # None: still running at max_steps, which is then N
+        n = max(final.step if final is not None else self.max_steps, 1)
         if self.strategy.kind == "forged_proof" and self.trace.lie_step is None:
             self.trace.lie_step = n
         pre = self.emulator.checkpoints[0].state.hash()
@@ -278,9 +279,15 @@ class Challenger(Agent):
     role = Party.CHALLENGER
 
     def __init__(
-        self, chain: Chain, account: str, program: Program, strategy: Strategy, factory_address: str
+        self,
+        chain: Chain,
+        account: str,
+        program: Program,
+        strategy: Strategy,
+        factory_address: str,
+        max_steps: int = DEFAULT_MAX_STEPS,
     ) -> None:
-        super().__init__(chain, account, program, strategy, factory_address)
+        super().__init__(chain, account, program, strategy, factory_address, max_steps)
         self._from_block = chain.w3.eth.block_number  # claims made from now on
 
     def enter(self) -> Move | None:
@@ -299,14 +306,18 @@ class Challenger(Agent):
         view = self.watcher.refresh()
         if self.strategy.kind == "forged_proof" and self.trace.lie_step is None:
             self.trace.lie_step = view.trace_length
-        if view.status != Status.UNCHALLENGED:
-            return None  # someone else got there first
+        return self.challenge_if_wrong(view)
+
+    def challenge_if_wrong(self, view: GameView) -> Move | None:
+        """The opening move: challenge a claim this party disagrees with, while it may."""
+        if view.status != Status.UNCHALLENGED or self.game is None:
+            return None  # someone else got there first, or not attached yet
         if self.trace.hash_at(view.trace_length) == view.claim:
             return None  # agrees with the claim
         if self.chain.now() >= view.window_closes_at:
             return None  # too late
-        bond = view.proposer_bond
-        return self.send("challenge", lambda: self.game.challenge(self.account, bond))
+        game, bond = self.game, view.proposer_bond
+        return self.send("challenge", lambda: game.challenge(self.account, bond))
 
     def decide(self, view: GameView) -> Move | None:
         assert self.game is not None

@@ -61,6 +61,7 @@ class Agent:
     ) -> None:
         self.chain = chain
         self.max_steps = max_steps
+        self.from_block = chain.w3.eth.block_number  # games created from now on are ours
         self.account = account
         self.strategy = strategy
         self.emulator = Emulator(program)
@@ -278,23 +279,11 @@ class Challenger(Agent):
 
     role = Party.CHALLENGER
 
-    def __init__(
-        self,
-        chain: Chain,
-        account: str,
-        program: Program,
-        strategy: Strategy,
-        factory_address: str,
-        max_steps: int = DEFAULT_MAX_STEPS,
-    ) -> None:
-        super().__init__(chain, account, program, strategy, factory_address, max_steps)
-        self._from_block = chain.w3.eth.block_number  # claims made from now on
-
     def enter(self) -> Move | None:
         pre = self.emulator.checkpoints[0].state.hash()
         created = [
             e
-            for e in self.factory.created_events(self._from_block)
+            for e in self.factory.created_events(self.from_block)
             if e.args["absolutePreState"] == pre
         ]
         if not created:

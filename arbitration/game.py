@@ -35,9 +35,10 @@ GAME_ARTIFACT = "DisputeGame"
 FACTORY_ARTIFACT = "DisputeGameFactory"
 
 #: Gas limits per call (explicit, never estimated). Moves use < 100k; creating a game deploys
-#: a DisputeGame (~1.7M); a step runs the verifier (proof-size dependent, < 2M measured).
+#: a 45-byte clone and initializes it (~0.3M); a step runs the verifier (proof-size
+#: dependent, < 2M measured).
 MOVE_GAS = 300_000
-CREATE_GAS = 3_000_000
+CREATE_GAS = 1_000_000
 STEP_GAS = 10_000_000
 
 
@@ -320,7 +321,7 @@ class GameFactory:
 
     def created_events(self, from_block: int = 0) -> list[GameEvent]:
         """GameCreated events from `from_block` on (how a challenger finds new claims)."""
-        logs = self.chain.w3.eth.get_logs({"address": self.address, "fromBlock": from_block})
+        logs = self.chain.get_logs(self.address, from_block)
         return [e for e in self.decoder.decode_all(logs) if e.name == "GameCreated"]
 
 
@@ -422,10 +423,7 @@ class Game:
         return self.decoder.decode_all(receipt.logs)
 
     def logs(self, from_block: int, to_block: int | str = "latest") -> list[GameEvent]:
-        logs = self.chain.w3.eth.get_logs(
-            {"address": self.address, "fromBlock": from_block, "toBlock": to_block}
-        )
-        return self.decoder.decode_all(logs)
+        return self.decoder.decode_all(self.chain.get_logs(self.address, from_block, to_block))
 
 
 class _EncodedCall:

@@ -43,11 +43,10 @@ import requests
 from eth_account import Account
 from eth_utils import to_bytes, to_checksum_address
 from web3 import Web3
-from web3.contract.base_contract import BaseContractConstructor
 from web3.exceptions import TimeExhausted
 from web3.providers.rpc import HTTPProvider
 
-from arbitration.chain import DEFAULT_TX_GAS, Chain, ChainError, Receipt
+from arbitration.chain import DEFAULT_TX_GAS, Chain, ChainError, Receipt, call_target
 from flexemu.errors import FlexEmuError
 
 T = TypeVar("T")
@@ -186,16 +185,6 @@ class RetryingHTTPProvider(HTTPProvider):
         if method in SEND_METHODS:
             return once()
         return with_retries(once, str(method), self.policy, self.report)
-
-
-def call_target(fn_call: Any) -> tuple[str | None, bytes]:
-    """(to, calldata) of what `Chain.transact` accepts: a bound web3 contract function, a
-    constructor, or a pre-encoded call with `to` and `data` (`arbitration.game`'s moves)."""
-    if isinstance(fn_call, BaseContractConstructor):
-        return None, to_bytes(hexstr=fn_call.data_in_transaction)
-    if isinstance(getattr(fn_call, "data", None), bytes):
-        return fn_call.to, fn_call.data
-    return fn_call.address, to_bytes(hexstr=fn_call._encode_transaction_data())
 
 
 class _NonceUsedError(Exception):

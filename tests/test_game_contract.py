@@ -15,7 +15,16 @@ import pytest
 from eth_utils import keccak
 
 from arbitration.chain import Chain, ChainError
-from arbitration.game import Game, GameFactory, GameView, GameWatcher, Party, Reason, Status
+from arbitration.game import (
+    GAME_ARTIFACT,
+    Game,
+    GameFactory,
+    GameView,
+    GameWatcher,
+    Party,
+    Reason,
+    Status,
+)
 from arbitration.verifier import Verifier
 from flexemu.proof import prove
 
@@ -468,3 +477,77 @@ def test_a_false_claim_loses_the_step(
     assert proven["postStateHash"] == trace[k] != proven["claimedPostStateHash"]
     assert game.view().winner() == Party.CHALLENGER
     assert balance(chain, challenger) - before == 2 * BOND - gas_cost
+
+
+# ---- games are clones of one implementation (docs/game.md, "Deployment") ----------------
+
+#: EIP-1167 runtime around the implementation address (from the EIP, not from our code).
+PROXY_HEAD = bytes.fromhex("363d3d373d3d3d363d73")
+PROXY_TAIL = bytes.fromhex("5af43d82803e903d91602b57fd5bf3")
+
+
+@pytest.fixture(scope="module")
+def implementation(chain: Chain, factory: GameFactory) -> Game:
+    return Game(chain, chain.call(factory.contract.functions.implementation()))
+
+
+def test_a_game_is_a_minimal_proxy_of_the_implementation(
+    chain: Chain, factory: GameFactory, implementation: Game
+) -> None:
+    game, _, receipt = factory.create(chain.accounts[1], PRE, CLAIM, N, CLOCK, BOND)
+    code = bytes(chain.w3.eth.get_code(game.address))
+    assert code == PROXY_HEAD + bytes.fromhex(implementation.address[2:]) + PROXY_TAIL
+    assert len(code) == 45
+    assert receipt.gas_used < 400_000  # the whole game contract used to cost ~1.77M
+    # the clone's own storage holds the claim; the implementation's immutables are shared
+    view = game.view()
+    assert (view.proposer, view.absolute_pre_state, view.claim) == (chain.accounts[1], PRE, CLAIM)
+    assert (view.lo, view.hi, view.hash_lo, view.hash_hi) == (0, N, PRE, CLAIM)
+    fn = game.contract.functions
+    assert chain.call(fn.factory()) == factory.address
+    assert chain.call(fn.verifier()) == factory.verifier()
+
+
+def test_only_the_factory_initializes_and_only_once(
+    chain: Chain, factory: GameFactory, implementation: Game
+) -> None:
+    proposer, stranger = chain.accounts[1], chain.accounts[4]
+    game, _, _ = factory.create(proposer, PRE, CLAIM, N, CLOCK, BOND)
+    rebind = game.contract.functions.initialize(stranger, PRE, keccak(b"other claim"), N, CLOCK)
+    reverts("NotFactory", lambda: chain.transact(rebind, stranger, gas=300_000))
+    assert game.view().proposer == proposer
+    assert chain.call(game.contract.functions.claim()) == CLAIM
+
+    # the factory never initializes a game twice; a contract that deployed its own game
+    # (and so is its factory) shows that the game refuses a second time
+    initializer = chain.deploy("GameInitializer", factory.verifier(), gas=5_000_000)
+    own = Game(chain, chain.call(initializer.functions.game()))
+    reverts("EmptyTrace", lambda: chain.transact(
+        initializer.functions.initialize(PRE, CLAIM, 0, CLOCK), proposer, gas=500_000))
+    chain.transact(initializer.functions.initialize(PRE, CLAIM, N, CLOCK), proposer, gas=500_000)
+    again = initializer.functions.initialize(PRE, keccak(b"other claim"), N, CLOCK)
+    reverts("AlreadyInitialized", lambda: chain.transact(again, stranger, gas=500_000))
+    view = own.view()
+    assert (view.proposer, view.claim, view.hi) == (proposer, CLAIM, N)
+
+
+def test_the_implementation_is_not_a_game(
+    chain: Chain, implementation: Game
+) -> None:
+    player = chain.accounts[2]
+    reverts("NotInitialized", lambda: implementation.challenge(player, BOND))
+    reverts("NotInitialized", lambda: implementation.resolve(player))
+    reverts("NotChallenged", lambda: implementation.bisect(player, 0, PRE))
+    reverts("NotChallenged", lambda: implementation.timeout(player))
+    fn = implementation.contract.functions
+    bind = fn.initialize(player, PRE, CLAIM, N, CLOCK)
+    reverts("NotFactory", lambda: chain.transact(bind, player, gas=300_000))
+    view = implementation.view()
+    assert (view.status, view.turn, view.challenger) == (Status.UNCHALLENGED, Party.NONE, None)
+    assert int(view.proposer, 16) == 0
+    assert chain.w3.eth.get_balance(implementation.address) == 0
+
+
+def test_the_implementation_artifact_is_the_game_abi(chain: Chain, implementation: Game) -> None:
+    """Agents attach to clones with the DisputeGame ABI: the clone forwards every selector."""
+    assert implementation.contract.abi == chain.contract_factory(GAME_ARTIFACT).abi

@@ -19,6 +19,15 @@ import {IStepVerifier} from "./IStepVerifier.sol";
 /// final (checks-effects-interactions: a re-entering winner finds the game over). If the push
 /// fails (a contract winner that rejects ether), the amount is credited and the winner pulls
 /// it with `withdraw()`, so a hostile winner can never block the resolution itself.
+///
+/// Deployment: the factory deploys one DisputeGame as the implementation and creates each game
+/// as an EIP-1167 minimal proxy to it (a 45-byte clone that delegates every call), then calls
+/// `initialize` once to bind the claim. Only the factory may initialize, and only once; the
+/// implementation itself is never initialized, so it is not a game (`NotInitialized`).
+///
+/// Storage is laid out for the bisection's hot path: a bisect touches two packed slots plus
+/// the slot it writes the posted hash to, a respond three packed slots and no hash at all
+/// (see `hashes`).
 contract DisputeGame {
     enum Status {
         Unchallenged, // created, challenge window open (or passed, awaiting resolve())
@@ -61,6 +70,9 @@ contract DisputeGame {
 
     // ---- errors ---------------------------------------------------------------------------
 
+    error NotFactory(); // initialize() by anyone but the factory
+    error AlreadyInitialized(); // a second initialize()
+    error NotInitialized(); // a move on a contract that is not an initialized game
     error EmptyTrace(); // traceLength 0: there is no step to dispute
     error ZeroClock(); // clockSeconds 0: no party could ever move
     error GameOver(); // the game is already resolved
@@ -128,58 +140,78 @@ contract DisputeGame {
     event BondCredited(address indexed to, uint256 amount);
     event Withdrawn(address indexed to, uint256 amount);
 
-    // ---- immutable claim --------------------------------------------------------------------
+    // ---- shared by every clone (immutables live in the implementation's code) -------------
 
     IStepVerifier public immutable verifier;
-    address public immutable proposer;
-    bytes32 public immutable absolutePreState;
-    bytes32 public immutable claim;
-    uint64 public immutable traceLength;
-    uint64 public immutable clockSeconds;
-    uint256 public immutable proposerBond;
-    uint64 public immutable createdAt;
+    address public immutable factory;
 
-    // ---- game state -------------------------------------------------------------------------
+    // ---- game state (packed: the comments name the slots) ------------------------------------
 
-    Status public status;
-    Reason public reason;
-    address public challenger;
-    uint256 public challengerBond;
-    uint64 public lo;
-    uint64 public hi;
-    uint64 public proposerClock;
+    // slot 0: the interval and the clocks, read and written by every move
+    uint64 public lo; // both parties agree on the state hash at lo ...
+    uint64 public hi; // ... and disagree at hi
+    uint64 public proposerClock; // seconds left, as of lastMoveAt
     uint64 public challengerClock;
+    // slot 1: the proposer's side of a move
+    address public proposer;
     uint64 public lastMoveAt;
+    Status public status;
     bool public midPosted;
-    bytes32 public hashLo;
-    bytes32 public hashHi;
-    bytes32 public midHash;
+    uint8 internal loIndex; // hashes[loIndex] is the agreed hash at lo
+    uint8 internal hiIndex; // hashes[hiIndex] is the proposer's hash at hi
+    // slot 2: the challenger's side of a move
+    address public challenger;
+    uint64 public clockSeconds;
+    Reason public reason;
+    // slot 3: the rest of the claim
+    uint64 public traceLength;
+    uint64 public createdAt;
+
+    uint256 public proposerBond;
+    uint256 public challengerBond;
+    bytes32 public absolutePreState;
+    bytes32 public claim;
+    /// @dev The hashes at lo and hi and the posted midpoint's, at the indices loIndex, hiIndex
+    ///      and the remaining one (a permutation of 0, 1, 2). A response makes the midpoint's
+    ///      hash the new lo or hi hash by taking over its index, instead of copying it; the
+    ///      slot it frees holds the next midpoint.
+    bytes32[3] internal hashes;
     mapping(address => uint256) public credit;
 
-    constructor(
-        IStepVerifier verifier_,
+    /// @notice Deploys the implementation, which is not a game: the factory clones it.
+    constructor(IStepVerifier verifier_) {
+        verifier = verifier_;
+        factory = msg.sender;
+    }
+
+    /// @notice Binds a fresh clone to its claim (the factory calls it once, in `create`); the
+    ///         proposer's bond is msg.value. Before a challenge the interval already reads
+    ///         [0, N], with both clocks full.
+    function initialize(
         address proposer_,
         bytes32 absolutePreState_,
         bytes32 claim_,
         uint64 traceLength_,
         uint64 clockSeconds_
-    ) payable {
+    ) external payable {
+        if (msg.sender != factory) revert NotFactory();
+        if (proposer != address(0)) revert AlreadyInitialized();
         if (traceLength_ == 0) revert EmptyTrace();
         if (clockSeconds_ == 0) revert ZeroClock();
-        verifier = verifier_;
-        proposer = proposer_;
-        absolutePreState = absolutePreState_;
-        claim = claim_;
-        traceLength = traceLength_;
-        clockSeconds = clockSeconds_;
-        proposerBond = msg.value;
-        createdAt = uint64(block.timestamp);
-        lastMoveAt = uint64(block.timestamp);
+        hi = traceLength_;
         proposerClock = clockSeconds_; // the clocks start when a challenge comes
         challengerClock = clockSeconds_;
-        hi = traceLength_; // the disputed interval, should a challenge come: [0, N]
-        hashLo = absolutePreState_;
-        hashHi = claim_;
+        proposer = proposer_;
+        lastMoveAt = uint64(block.timestamp);
+        hiIndex = 1;
+        clockSeconds = clockSeconds_;
+        traceLength = traceLength_;
+        createdAt = uint64(block.timestamp);
+        proposerBond = msg.value;
+        absolutePreState = absolutePreState_;
+        claim = claim_;
+        hashes[0] = absolutePreState_;
+        hashes[1] = claim_;
     }
 
     // ---- moves ------------------------------------------------------------------------------
@@ -191,6 +223,7 @@ contract DisputeGame {
             if (status == Status.InProgress) revert NotChallengeable();
             revert GameOver();
         }
+        if (proposer == address(0)) revert NotInitialized();
         if (msg.sender == proposer) revert ProposerCannotChallenge();
         if (block.timestamp > uint256(createdAt) + clockSeconds) revert ClockExpired();
         if (msg.value < proposerBond) revert BondTooSmall(proposerBond, msg.value);
@@ -205,34 +238,36 @@ contract DisputeGame {
 
     /// @notice The proposer posts its state hash at `position`, which must be (lo + hi) / 2.
     function bisect(uint64 position, bytes32 stateHash) external {
-        _requireBisecting();
+        (uint64 lo_, uint64 hi_) = _bisectingInterval();
         if (msg.sender != proposer || midPosted) revert NotYourTurn(_turnAddress());
-        _requirePosition(position);
-        _charge(Party.Proposer);
+        _requirePosition(lo_, hi_, position);
+        (uint64 proposerLeft, uint64 challengerLeft) = _charge(Party.Proposer);
         midPosted = true;
-        midHash = stateHash;
+        hashes[_midIndex()] = stateHash;
         emit Bisected(
-            position, stateHash, lo, hi, proposerClock, challengerClock, lastMoveAt
+            position, stateHash, lo_, hi_, proposerLeft, challengerLeft, uint64(block.timestamp)
         );
     }
 
     /// @notice The challenger answers the posted midpoint: agree moves lo up, disagree moves
     ///         hi down.
     function respond(uint64 position, bool agree) external {
-        _requireBisecting();
+        (uint64 lo_, uint64 hi_) = _bisectingInterval();
         if (msg.sender != challenger || !midPosted) revert NotYourTurn(_turnAddress());
-        _requirePosition(position);
-        _charge(Party.Challenger);
+        _requirePosition(lo_, hi_, position);
+        (uint64 proposerLeft, uint64 challengerLeft) = _charge(Party.Challenger);
+        uint8 mid = _midIndex(); // the posted hash becomes the agreed or the disputed one
         if (agree) {
-            lo = position;
-            hashLo = midHash;
+            lo = lo_ = position;
+            loIndex = mid;
         } else {
-            hi = position;
-            hashHi = midHash;
+            hi = hi_ = position;
+            hiIndex = mid;
         }
         midPosted = false;
-        midHash = bytes32(0);
-        emit Responded(position, agree, lo, hi, proposerClock, challengerClock, lastMoveAt);
+        emit Responded(
+            position, agree, lo_, hi_, proposerLeft, challengerLeft, uint64(block.timestamp)
+        );
     }
 
     /// @notice Either party executes the disputed step lo -> hi on the verifier. The proposer
@@ -244,12 +279,22 @@ contract DisputeGame {
         if (msg.sender != proposer && msg.sender != challenger) {
             revert NotYourTurn(challenger);
         }
-        _charge(Party.Challenger); // the challenger's clock runs in the step phase
-        bytes32 post = verifier.stepFrom(hashLo, witness, proof);
+        // the challenger's clock runs in the step phase
+        (uint64 proposerLeft, uint64 challengerLeft) = _charge(Party.Challenger);
+        bytes32 pre = hashLo();
+        bytes32 claimed = hashHi();
+        bytes32 post = verifier.stepFrom(pre, witness, proof);
         emit StepProven(
-            msg.sender, lo, hashLo, hashHi, post, proposerClock, challengerClock, lastMoveAt
+            msg.sender,
+            lo,
+            pre,
+            claimed,
+            post,
+            proposerLeft,
+            challengerLeft,
+            uint64(block.timestamp)
         );
-        _resolve(post == hashHi ? Party.Proposer : Party.Challenger, Reason.Step);
+        _resolve(post == claimed ? Party.Proposer : Party.Challenger, Reason.Step);
     }
 
     /// @notice Anyone ends a challenged game whose running clock has expired: the party that
@@ -272,6 +317,7 @@ contract DisputeGame {
     function resolve() external {
         if (status == Status.InProgress) revert AlreadyChallenged();
         if (status != Status.Unchallenged) revert GameOver();
+        if (proposer == address(0)) revert NotInitialized();
         uint256 closesAt = uint256(createdAt) + clockSeconds;
         if (block.timestamp <= closesAt) revert ChallengeWindowOpen(uint64(closesAt));
         _resolve(Party.Proposer, Reason.Unchallenged);
@@ -308,6 +354,21 @@ contract DisputeGame {
         }
     }
 
+    /// @notice The agreed state hash at lo (absolutePreState until a response agrees).
+    function hashLo() public view returns (bytes32) {
+        return hashes[loIndex];
+    }
+
+    /// @notice The proposer's state hash at hi (its claim until a response disagrees).
+    function hashHi() public view returns (bytes32) {
+        return hashes[hiIndex];
+    }
+
+    /// @notice The proposer's hash at the midpoint while posted, else zero.
+    function midHash() public view returns (bytes32) {
+        return midPosted ? hashes[_midIndex()] : bytes32(0);
+    }
+
     /// @notice The winner's address once resolved, else address(0).
     function winner() external view returns (address) {
         if (status == Status.ProposerWon) return proposer;
@@ -322,10 +383,10 @@ contract DisputeGame {
         v.turn = status == Status.InProgress ? _turn() : Party.None;
         v.lo = lo;
         v.hi = hi;
-        v.hashLo = hashLo;
-        v.hashHi = hashHi;
+        v.hashLo = hashLo();
+        v.hashHi = hashHi();
         v.midPosted = midPosted;
-        v.midHash = midHash;
+        v.midHash = midHash();
         v.proposerClock = proposerClock;
         v.challengerClock = challengerClock;
         v.lastMoveAt = lastMoveAt;
@@ -341,6 +402,10 @@ contract DisputeGame {
         return Party.Challenger;
     }
 
+    function _midIndex() internal view returns (uint8) {
+        return 3 - loIndex - hiIndex;
+    }
+
     function _turnAddress() internal view returns (address) {
         return _turn() == Party.Proposer ? proposer : challenger;
     }
@@ -350,25 +415,29 @@ contract DisputeGame {
         if (status != Status.InProgress) revert GameOver();
     }
 
-    function _requireBisecting() internal view {
+    /// @dev The interval (lo, hi) of a game in progress that is still bisecting.
+    function _bisectingInterval() internal view returns (uint64 lo_, uint64 hi_) {
         _requireInProgress();
-        if (hi - lo == 1) revert BisectionOver();
+        (lo_, hi_) = (lo, hi);
+        if (hi_ - lo_ == 1) revert BisectionOver();
     }
 
-    function _requirePosition(uint64 position) internal view {
-        uint64 mid = lo + (hi - lo) / 2;
+    function _requirePosition(uint64 lo_, uint64 hi_, uint64 position) internal pure {
+        uint64 mid = lo_ + (hi_ - lo_) / 2;
         if (position != mid) revert WrongPosition(mid, position);
     }
 
-    /// @dev Stops `party`'s running clock at this block: reverts if it has expired.
-    function _charge(Party party) internal {
+    /// @dev Stops `party`'s running clock at this block (reverts if it has expired); returns
+    ///      both clocks after the move.
+    function _charge(Party party) internal returns (uint64 proposerLeft, uint64 challengerLeft) {
         uint256 elapsed = block.timestamp - lastMoveAt;
+        (proposerLeft, challengerLeft) = (proposerClock, challengerClock);
         if (party == Party.Proposer) {
-            if (elapsed > proposerClock) revert ClockExpired();
-            proposerClock -= uint64(elapsed);
+            if (elapsed > proposerLeft) revert ClockExpired();
+            proposerClock = proposerLeft -= uint64(elapsed);
         } else {
-            if (elapsed > challengerClock) revert ClockExpired();
-            challengerClock -= uint64(elapsed);
+            if (elapsed > challengerLeft) revert ClockExpired();
+            challengerClock = challengerLeft -= uint64(elapsed);
         }
         lastMoveAt = uint64(block.timestamp);
     }

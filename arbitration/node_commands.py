@@ -128,7 +128,11 @@ StepOption = Annotated[
     int | None, typer.Option("--step", min=0, help="The step of lie_at/lie_from/forged_proof.")
 ]
 MovesOption = Annotated[
-    int | None, typer.Option("--moves", min=0, help="Moves before silent_after goes silent.")
+    int | None, typer.Option(
+        "--moves",
+        min=0,
+        help="Moves before the party goes silent (silent_after, or any strategy giving up).",
+    )
 ]
 AccountOption = Annotated[
     str | None,
@@ -171,6 +175,7 @@ def strategy_from(kind: str, step: int | None, moves: int | None) -> Strategy:
     parameter = STRATEGY_PARAMETERS[kind]
     needed = {parameter[0]} if parameter is not None and parameter[1] else set()
     allowed = {parameter[0]} if parameter is not None else set()
+    allowed.add("moves")  # any strategy may go silent after --moves moves
     given = {name for name, value in (("step", step), ("moves", moves)) if value is not None}
     if needed - given:
         raise ValueError(f"--strategy {kind} needs --{next(iter(needed - given))}")

@@ -38,6 +38,9 @@ STRATEGY_PARAMETERS: dict[str, tuple[str, bool] | None] = {
     "silent_after": ("moves", True),
 }
 
+#: The key that makes any strategy stop moving after that many moves.
+SILENT_AFTER = "silent_after"
+
 PARTIES = ("proposer", "challenger")
 #: How a game can end (`Outcome.reason`).
 REASONS = ("step", "timeout", "unchallenged")
@@ -267,15 +270,24 @@ def _strategy(check: _Checker, raw: Any, party: str) -> Strategy:
         check.fail(party, f"expected a mapping with a strategy, got {_describe(raw)}")
     kind = check.choice(raw.get("strategy"), f"{party}.strategy", STRATEGIES)
     parameter = STRATEGY_PARAMETERS[kind]
+    # Any other strategy may also go silent: `{strategy: lie_from, step: 9, silent_after: 3}`
+    # is a liar that abandons the game, the way a losing party would.
+    optional = () if kind == "silent_after" else (SILENT_AFTER,)
     if parameter is None:
-        check.mapping(raw, party, ("strategy",))
-        return Strategy(kind=kind)
-    name, required = parameter
-    check.mapping(raw, party, ("strategy", name) if required else ("strategy",), (name,))
-    value = raw.get(name)
-    if value is not None or required:
-        value = check.natural(value, f"{party}.{name}")
-    return Strategy(kind=kind, **{name: value})
+        check.mapping(raw, party, ("strategy",), optional)
+        fields: dict[str, int | None] = {}
+    else:
+        name, required = parameter
+        check.mapping(
+            raw, party, ("strategy", name) if required else ("strategy",), (name, *optional)
+        )
+        value = raw.get(name)
+        if value is not None or required:
+            value = check.natural(value, f"{party}.{name}")
+        fields = {name: value}
+    if SILENT_AFTER in raw and optional:
+        fields["moves"] = check.natural(raw[SILENT_AFTER], f"{party}.{SILENT_AFTER}")
+    return Strategy(kind=kind, **fields)
 
 
 def _expectation(check: _Checker, raw: Any) -> Expectation:
@@ -327,7 +339,9 @@ def load_scenario(path: str | Path) -> Scenario:
 def strategy_text(strategy: Strategy) -> str:
     """`lie_from step=17100451`: how a strategy reads in tables and narration."""
     parameter = STRATEGY_PARAMETERS.get(strategy.kind)
-    if parameter is None:
-        return strategy.kind
-    value = getattr(strategy, parameter[0])
-    return strategy.kind if value is None else f"{strategy.kind} {parameter[0]}={value}"
+    text = strategy.kind
+    if parameter is not None and getattr(strategy, parameter[0]) is not None:
+        text += f" {parameter[0]}={getattr(strategy, parameter[0])}"
+    if strategy.kind != SILENT_AFTER and strategy.moves is not None:
+        text += f", silent after {strategy.moves} moves"
+    return text

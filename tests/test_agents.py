@@ -305,6 +305,15 @@ def test_a_silent_challenger_loses_on_time(play: Callable[..., Outcome]) -> None
     assert outcome.moves[-1].clocks[1] == 0
 
 
+def test_a_liar_that_gives_up_loses_on_time_to_the_honest_challenger(
+    play: Callable[..., Outcome],
+) -> None:
+    outcome = play("tiny_sum", proposer=Strategy("lie_from", step=100, moves=3))
+    assert (outcome.winner, outcome.reason) == ("challenger", "timeout")
+    assert len(moves_by(outcome, "proposer", "bisect")) == 3
+    assert outcome.moves[-1].actor == "challenger" and outcome.moves[-1].clocks[0] == 0
+
+
 # ---- both dishonest ---------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from arbitration.scenario import (
     STRATEGY_PARAMETERS,
     ScenarioError,
     load_scenario,
+    strategy_text,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -88,6 +89,20 @@ def test_defaults_and_stdin_file(workdir: Path) -> None:
     assert (scenario.challenger.kind, scenario.challenger.moves) == ("silent_after", 0)
     assert scenario.expect is None
     assert scenario.program.max_steps is None  # run to the exit (at most DEFAULT_MAX_STEPS)
+
+
+def test_any_strategy_may_go_silent(workdir: Path) -> None:
+    text = VALID.replace(
+        "{strategy: lie_at, step: 12}", "{strategy: lie_at, step: 12, silent_after: 2}"
+    )
+    proposer = load_scenario(write(workdir, text)).proposer
+    assert (proposer.kind, proposer.step, proposer.moves) == ("lie_at", 12, 2)
+    assert strategy_text(proposer) == "lie_at step=12, silent after 2 moves"
+    doubled = VALID.replace(
+        "{strategy: lie_at, step: 12}", "{strategy: silent_after, moves: 1, silent_after: 2}"
+    )
+    with pytest.raises(ScenarioError, match="proposer"):
+        load_scenario(write(workdir, doubled))
 
 
 def test_max_steps_cuts_the_trace(workdir: Path) -> None:

@@ -88,7 +88,7 @@ class Agent:
     @property
     def silent(self) -> bool:
         moves = self.strategy.moves
-        return self.strategy.kind == "silent_after" and moves is not None and self.sent >= moves
+        return moves is not None and self.sent >= moves  # silent_after, or a liar giving up
 
     @property
     def forges(self) -> bool:

@@ -22,10 +22,14 @@ from flexemu.loader import Program
 PROGRAMS_DIR = Path(__file__).resolve().parent.parent / "scenarios" / "programs"
 
 #: Freestanding programs: small enough to check every single step.
-SMALL = ("hello", "tiny_sum", "trap")
+SMALL = ("hello", "tiny_sum", "trap", "likely")
+#: Programs whose every step the EVM and proof tests check: the small ones plus the static
+#: glibc start-up, exit and its syscalls (exitcode, ~7k steps).
+EVERY_STEP = (*SMALL, "exitcode")
 #: Static glibc programs.
 GLIBC = ("exitcode", "stdin_echo", "sort")
-ALL = ("hello", "tiny_sum", "trap", "exitcode", "stdin_echo", "sort", "loop")
+#: All shipped programs, shortest first.
+ALL = (*SMALL, *GLIBC, "loop")
 
 
 @cache

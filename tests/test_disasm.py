@@ -18,6 +18,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import EVERY_STEP
 
 from flexemu.memory import Memory
 from flexemu.mips.disasm import (
@@ -220,7 +221,7 @@ def _objdump(name: str) -> list[tuple[int, int, str, list[str]]]:
 
 
 @pytest.mark.skipif(OBJDUMP is None, reason="mips-linux-gnu-objdump is not installed")
-@pytest.mark.parametrize("program", ["hello", "tiny_sum", "trap", "exitcode"])
+@pytest.mark.parametrize("program", EVERY_STEP)
 def test_agrees_with_objdump_on_shipped_elfs(program: str) -> None:
     rows = _objdump(program)
     assert len(rows) > 10

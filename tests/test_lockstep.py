@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import fields
 
 import pytest
+from conftest import ALL, EVERY_STEP
 
 from flexemu.emulator import Emulator
 from flexemu.engine import FastEngine
@@ -121,7 +122,7 @@ def fresh_pair(program) -> tuple[FastEngine, ReferenceMachine]:
 # ------------------------------------------------------------------ every step
 
 
-@pytest.mark.parametrize("name", ["hello", "tiny_sum", "trap", "exitcode", "stdin_echo"])
+@pytest.mark.parametrize("name", (*EVERY_STEP, "stdin_echo"))
 def test_every_step_in_lockstep(name, make_program, expected):
     engine, reference = fresh_pair(make_program(name))
     taken = lockstep(engine, reference, name)
@@ -193,9 +194,7 @@ def test_loop_state_at_matches_reference_across_the_trace(make_program, finished
 # ------------------------------------------------------------------ whole runs
 
 
-@pytest.mark.parametrize(
-    "name", ["hello", "tiny_sum", "trap", "exitcode", "stdin_echo", "sort", "loop"]
-)
+@pytest.mark.parametrize("name", ALL)
 def test_run_matches_qemu(name, make_program, expected):
     record = expected(name)
     emulator = Emulator(make_program(name))
@@ -214,7 +213,7 @@ def test_run_matches_qemu(name, make_program, expected):
         assert final.step == FREESTANDING_STEPS[name]
 
 
-@pytest.mark.parametrize("name", ["hello", "tiny_sum", "trap", "exitcode", "stdin_echo", "sort"])
+@pytest.mark.parametrize("name", ALL[:-1])  # all but loop
 def test_final_hash_matches_reference(name, make_program):
     program = make_program(name)
     final = Emulator(program).run()

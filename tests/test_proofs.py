@@ -12,6 +12,7 @@ import json
 import random
 
 import pytest
+from conftest import EVERY_STEP
 
 from flexemu.errors import FlexEmuError, ProofError
 from flexemu.loader import load
@@ -56,7 +57,7 @@ def assert_rejected(claim: StepProof, *fragments: str) -> ProofError:
 # ------------------------------------------------------------------ every step
 
 
-@pytest.mark.parametrize("name", ["hello", "tiny_sum", "trap", "exitcode"])
+@pytest.mark.parametrize("name", EVERY_STEP)
 def test_every_step_proves(name, make_program, finished_emulator):
     program = make_program(name)
     emulator = finished_emulator(name)

@@ -81,7 +81,7 @@ def verifier() -> Verifier:
     return Verifier.deploy(Chain.in_process())
 
 
-PROGRAM_NAMES = ["hello", "tiny_sum", "exitcode", "trap"]
+PROGRAM_NAMES = ["hello", "tiny_sum", "exitcode", "trap", "likely"]
 
 
 @pytest.mark.parametrize("name", PROGRAM_NAMES)
@@ -102,6 +102,16 @@ def test_vectors_check_out_off_chain(name: str, vectors_of: Callable[[str], Path
         per_class[data["class"]] = per_class.get(data["class"], 0) + 1
     assert max(per_class.values()) <= 3
     assert per_class == index["classes"]
+
+
+def test_likely_yields_the_branch_likely_classes(vectors_of: Callable[[str], Path]) -> None:
+    """The one shipped program with branch-likely: taken ones and nullified slots."""
+    classes = load(vectors_of("likely") / "index.json")["classes"]
+    assert classes["branch-likely"] == 3 and classes["nullified-slot"] == 3
+    for data in valid_vectors(vectors_of("likely")):
+        if data["class"] == "nullified-slot":
+            assert data["proof"] == "0x" and data["instruction"] is None
+            assert State.from_witness(bytes.fromhex(data["witness"][2:])).pc & 1
 
 
 @pytest.mark.parametrize("name", PROGRAM_NAMES)

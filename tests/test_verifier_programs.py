@@ -17,6 +17,7 @@ import random
 from collections.abc import Callable, Iterator
 
 import pytest
+from conftest import EVERY_STEP
 
 from arbitration.chain import Chain, ChainError
 from arbitration.verifier import Verifier
@@ -118,7 +119,7 @@ def assert_steps_agree(
 # ------------------------------------------------------------------ every step
 
 
-@pytest.mark.parametrize("name", ["hello", "tiny_sum", "trap", "exitcode"])
+@pytest.mark.parametrize("name", EVERY_STEP)
 def test_every_step(
     name: str, verifier: Verifier, finished_emulator: Callable[[str], Emulator]
 ) -> None:

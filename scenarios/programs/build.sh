@@ -31,6 +31,7 @@ sort       | glibc | ["sort", "7"]             | ""
 trap       | free  | []                        | ""
 exitcode   | glibc | []                        | ""
 tiny_sum   | free  | []                        | ""
+likely     | free  | []                        | ""
 '
 
 COMMON=(-O2 -march=mips32r2 -static -Wall -Wextra

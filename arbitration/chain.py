@@ -60,6 +60,7 @@ from eth_tester.exceptions import TransactionFailed
 from eth_utils import (
     function_signature_to_4byte_selector,
     get_abi_input_types,
+    keccak,
     to_bytes,
     to_canonical_address,
     to_checksum_address,
@@ -406,8 +407,16 @@ class Chain:
             return
         tester = self.w3.provider.ethereum_tester
         target = self.now() + seconds
-        if target > tester.get_block_by_number("pending")["timestamp"]:
+        if target <= tester.get_block_by_number("pending")["timestamp"]:
+            return
+        if self._direct_sender(self.default_sender) is None:
             tester.time_travel(target)
+            return
+        # What eth-tester's time_travel does, with the derived PREVRANDAO of the fast path, so
+        # that the blocks after a time travel repeat too.
+        pyevm = self.backend.chain
+        pyevm.header = pyevm.header.copy(timestamp=target - 1)
+        pyevm.mine_block(coinbase=ZERO_ADDRESS, mix_hash=_prevrandao(pyevm))
 
     # ---- errors ----------------------------------------------------------------------------
 
@@ -533,9 +542,10 @@ class Chain:
 
         The fast path does what eth-tester's auto-mining ``send_transaction`` does to py-evm
         (sign a dynamic-fee transaction with eth-tester's default fees, apply it, mine it into
-        its own block with a zero coinbase and a random ``mix_hash``) and nothing else, so it
-        applies only where eth-tester would do nothing else either: auto-mining on, no
-        filters to feed, no locked accounts, a sender whose key the backend holds."""
+        its own block with a zero coinbase; the ``mix_hash`` is derived from the block number
+        where eth-tester draws a random one) and nothing else, so it applies only where
+        eth-tester would do nothing else either: auto-mining on, no filters to feed, no locked
+        accounts, a sender whose key the backend holds."""
         if self.backend is None:
             return None
         tester = getattr(self.w3.provider, "ethereum_tester", None)
@@ -603,7 +613,7 @@ class Chain:
         transaction = unsigned.as_signed_transaction(self._direct_sender(sender))
         try:
             result, receipts, computations = pyevm.mine_all(
-                [transaction], coinbase=ZERO_ADDRESS, mix_hash=os.urandom(32)
+                [transaction], coinbase=ZERO_ADDRESS, mix_hash=_prevrandao(pyevm)
             )
         except EthValidationError as exc:  # e.g. gas below intrinsic cost, over block limit
             raise ChainError(f"invalid transaction: {exc}") from exc
@@ -738,6 +748,13 @@ def _log_entries(
         for index, log in enumerate(receipt.logs)
         if address is None or log.address == address
     ]
+
+
+def _prevrandao(pyevm: Any) -> bytes:
+    """The next block's mix hash (PREVRANDAO): derived from its number, not random as
+    eth-tester's, so that a simulation's blocks, and their hashes, repeat exactly."""
+    number = pyevm.get_canonical_head().block_number + 1
+    return keccak(b"flexemu prevrandao" + number.to_bytes(8, "big"))
 
 
 def _receipt_in_process(transaction: Any, block: Any, receipt: Any, computation: Any) -> Receipt:

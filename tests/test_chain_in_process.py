@@ -128,3 +128,14 @@ class _Transfer:
     def __init__(self, to: str) -> None:
         self.to = to
         self.data = b""
+
+
+def test_the_same_moves_make_the_same_blocks() -> None:
+    """Blocks repeat exactly, hashes included: PREVRANDAO is derived, not random."""
+    hashes = []
+    for _ in range(2):
+        chain = Chain.in_process(genesis_timestamp=GENESIS)
+        receipts, _, _ = play(chain)
+        hashes.append([chain.w3.eth.get_block(r.block_number)["hash"] for r in receipts])
+    assert hashes[0] == hashes[1]
+    assert len(set(hashes[0])) == len(hashes[0])  # one block per transaction

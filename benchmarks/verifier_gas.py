@@ -7,7 +7,7 @@ of a proof's transaction cost, and under EIP-7623 (Prague) it has a floor price.
 This script sends every proof as a real transaction (`Verifier.measure`) on the
 in-process Cancun chain and reports the spread of each figure per class.
 
-Steps measured: every step of tiny_sum, trap and exitcode (and the fixed point
+Steps measured: every step of tiny_sum, trap, likely and exitcode (and the fixed point
 after the last), every syscall step plus a random sample of the other steps of
 stdin_echo and sort, and random steps of loop. Each proof's post-state from the
 EVM is compared with the reference's; a mismatch is reported, never hidden.
@@ -42,7 +42,7 @@ from flexemu.state import Status
 from flexemu.vectors import classify_proof, scan
 
 PROGRAMS = Path(__file__).resolve().parent.parent / "scenarios" / "programs"
-EVERY_STEP = ("tiny_sum", "trap", "exitcode")
+EVERY_STEP = ("tiny_sum", "trap", "likely", "exitcode")
 SYSCALLS_AND_SAMPLE = ("stdin_echo", "sort")
 RANDOM_ONLY = "loop"
 

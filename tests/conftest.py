@@ -9,7 +9,8 @@ and that stdin, and an empty environment like the reference runs.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import fields
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ import pytest
 
 from flexemu.emulator import Emulator
 from flexemu.loader import Program
+from flexemu.merkle import PAGE_BYTES, PAGE_SHIFT
+from flexemu.state import State
 
 PROGRAMS_DIR = Path(__file__).resolve().parent.parent / "scenarios" / "programs"
 
@@ -30,6 +33,49 @@ EVERY_STEP = (*SMALL, "exitcode")
 GLIBC = ("exitcode", "stdin_echo", "sort")
 #: All shipped programs, shortest first.
 ALL = (*SMALL, *GLIBC, "loop")
+
+
+def _show(name: str, value: object) -> str:
+    if isinstance(value, int) and name not in ("status", "exit_code", "step"):
+        return hex(value)
+    return repr(value)
+
+
+def state_diff(engine: State, reference: State) -> list[str]:
+    """The fields but mem_root (which the engine does not track) that differ, one line each:
+    what the engine-vs-reference tests print when the two implementations disagree."""
+    out = []
+    for item in fields(State):
+        name = item.name
+        mine, theirs = getattr(engine, name), getattr(reference, name)
+        if name == "mem_root" or mine == theirs:
+            continue
+        if name in ("regs", "fpr"):
+            out += [
+                f"{name}[{i}]: engine {a:#x}, reference {b:#x}"
+                for i, (a, b) in enumerate(zip(mine, theirs, strict=True))
+                if a != b
+            ]
+        else:
+            out.append(f"{name}: engine {_show(name, mine)}, reference {_show(name, theirs)}")
+    return out
+
+
+def memory_diff(engine: Mapping[int, bytes], reference: Mapping[int, bytes]) -> list[str]:
+    """One line per page whose contents differ (absent pages are zero), naming its first
+    differing word."""
+    zero = bytes(PAGE_BYTES)
+    out = []
+    for number in sorted(set(engine) | set(reference)):
+        a, b = bytes(engine.get(number, zero)), bytes(reference.get(number, zero))
+        if a != b:
+            offset = next(i for i in range(PAGE_BYTES) if a[i] != b[i]) & ~3
+            address = (number << PAGE_SHIFT) + offset
+            out.append(
+                f"memory {address:#010x}: engine {a[offset:offset + 4].hex()}, "
+                f"reference {b[offset:offset + 4].hex()}"
+            )
+    return out
 
 
 @cache

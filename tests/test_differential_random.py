@@ -37,9 +37,9 @@ from __future__ import annotations
 
 import os
 import random
-from dataclasses import fields
 
 import pytest
+from conftest import memory_diff, state_diff
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from instruction_strategies import (
@@ -71,7 +71,7 @@ from instruction_strategies import (
 
 from flexemu.engine import FastEngine
 from flexemu.memory import Memory
-from flexemu.merkle import PAGE_BYTES, PAGE_SHIFT
+from flexemu.merkle import PAGE_BYTES
 from flexemu.mips.bits import MASK32, u32
 from flexemu.mips.step import _rd, _rs, _rt  # the spec's field extractors
 from flexemu.reference import ReferenceMachine
@@ -170,41 +170,11 @@ class Pair:
         assert_agree(self.engine.state, self.engine.pages(), self.reference)
 
 
-def _show(name: str, value: object) -> str:
-    if isinstance(value, int) and name not in ("status", "exit_code", "step"):
-        return hex(value)
-    return repr(value)
-
-
 def assert_agree(state: State, pages: dict[int, bytes], reference: ReferenceMachine) -> None:
     """Every State field but mem_root equal, and memory equal (absent pages are zero)."""
-    expected = reference.state
-    problems = []
-    for f in fields(State):
-        name = f.name
-        if name == "mem_root":
-            continue
-        mine, theirs = getattr(state, name), getattr(expected, name)
-        if name in ("regs", "fpr"):
-            problems += [
-                f"{name}[{i}]: engine {a:#x}, reference {b:#x}"
-                for i, (a, b) in enumerate(zip(mine, theirs, strict=True))
-                if a != b
-            ]
-        elif mine != theirs:
-            problems.append(f"{name}: engine {_show(name, mine)}, reference {_show(name, theirs)}")
-    ours = {n: bytes(p) for n, p in pages.items() if bytes(p) != ZERO_PAGE}
-    ref = {n: bytes(p) for n, p in reference.memory.pages.items() if bytes(p) != ZERO_PAGE}
-    for number in sorted(set(ours) | set(ref)):
-        a, b = ours.get(number, ZERO_PAGE), ref.get(number, ZERO_PAGE)
-        if a != b:
-            offset = next(i for i in range(PAGE_BYTES) if a[i] != b[i]) & ~3
-            addr = (number << PAGE_SHIFT) + offset
-            problems.append(
-                f"memory {addr:#x}: engine {a[offset:offset + 4].hex()}, "
-                f"reference {b[offset:offset + 4].hex()}"
-            )
+    problems = state_diff(state, reference.state) + memory_diff(pages, reference.memory.pages)
     assert not problems, "engine and reference disagree:\n  " + "\n  ".join(problems)
+    ours = {n: bytes(p) for n, p in pages.items() if bytes(p) != ZERO_PAGE}
     assert Memory(ours).root() == reference.memory.root()
 
 

@@ -13,18 +13,14 @@ brought to the same count.
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 import pytest
-from conftest import ALL, EVERY_STEP
+from conftest import ALL, EVERY_STEP, memory_diff, state_diff
 
 from flexemu.emulator import Emulator
 from flexemu.engine import FastEngine
 from flexemu.loader import load
-from flexemu.memory import Memory
-from flexemu.merkle import PAGE_BYTES, PAGE_SHIFT
 from flexemu.reference import ReferenceMachine
-from flexemu.state import Panic, State, Status
+from flexemu.state import Panic, Status
 
 MEMORY_EVERY = 500
 WINDOW = 2_000
@@ -32,46 +28,6 @@ WINDOW = 2_000
 # Exact instruction counts from scenarios/programs/README.md (unicorn and qemu agree
 # for the freestanding programs; the glibc counts depend on argv[0] and the path).
 FREESTANDING_STEPS = {"hello": 17, "tiny_sum": 307, "trap": 84, "loop": 34_200_902}
-
-
-def state_diff(engine: State, reference: State) -> list[str]:
-    """The witness fields (but mem_root, which the engine does not track) that differ."""
-    out = []
-    for item in fields(State):
-        name = item.name
-        if name == "mem_root":
-            continue
-        a, b = getattr(engine, name), getattr(reference, name)
-        if a == b:
-            continue
-        if isinstance(a, list):
-            out += [
-                f"{name}[{i}]: engine {x:#x} reference {y:#x}"
-                for i, (x, y) in enumerate(zip(a, b, strict=True))
-                if x != y
-            ]
-        elif isinstance(a, int):
-            out.append(f"{name}: engine {a:#x} reference {b:#x}")
-        else:
-            out.append(f"{name}: engine {a!r} reference {b!r}")
-    return out
-
-
-def memory_diff(engine: FastEngine, memory: Memory) -> str | None:
-    """The first address whose byte differs (absent pages are zero), or None."""
-    pages = engine.pages()
-    zero = bytes(PAGE_BYTES)
-    for number in sorted(set(pages) | set(memory.pages)):
-        mine = pages.get(number, zero)
-        theirs = bytes(memory.pages.get(number, zero))
-        if mine != theirs:
-            offset = next(i for i in range(PAGE_BYTES) if mine[i] != theirs[i])
-            address = (number << PAGE_SHIFT) + offset
-            return (
-                f"memory differs at {address:#010x}: engine {mine[offset]:#04x}, "
-                f"reference {theirs[offset]:#04x}"
-            )
-    return None
 
 
 def lockstep(
@@ -85,7 +41,7 @@ def lockstep(
     start = engine.state.step
     assert engine.state.step == reference.state.step
     assert not state_diff(engine.state, reference.state), f"{label}: differ before lockstep"
-    assert memory_diff(engine, reference.memory) is None, f"{label}: memory differs at start"
+    assert not memory_diff(engine.pages(), reference.memory.pages), f"{label}: memory at start"
     memory_checked = start
     while engine.state.status == Status.RUNNING and (
         max_steps is None or engine.state.step - start < max_steps
@@ -104,11 +60,11 @@ def lockstep(
         diff = state_diff(engine.state, reference.state)
         assert not diff, f"{where} -> {engine.state.step}: " + "; ".join(diff)
         if engine.state.step - memory_checked >= MEMORY_EVERY:
-            problem = memory_diff(engine, reference.memory)
-            assert problem is None, f"{where} -> {engine.state.step}: {problem}"
+            problems = memory_diff(engine.pages(), reference.memory.pages)
+            assert not problems, f"{where} -> {engine.state.step}: " + "; ".join(problems)
             memory_checked = engine.state.step
-    problem = memory_diff(engine, reference.memory)
-    assert problem is None, f"{label}: at the end (step {engine.state.step}): {problem}"
+    problems = memory_diff(engine.pages(), reference.memory.pages)
+    assert not problems, f"{label}: at the end (step {engine.state.step}): " + "; ".join(problems)
     return engine.state.step - start
 
 

@@ -202,16 +202,9 @@ def emit(event: str, **fields: object) -> None:
 
 def newest_game_about(agent: Agent, poll: float) -> GameEvent:
     """The newest GameCreated on the agent's factory whose pre-state is its program's."""
-    pre_state = agent.emulator.checkpoints[0].state.hash()
-    while True:
-        created = [
-            e
-            for e in agent.factory.created_events(0)
-            if e.args["absolutePreState"] == pre_state
-        ]
-        if created:
-            return created[-1]
+    while (event := agent.newest_game(0)) is None:
         time.sleep(poll)
+    return event
 
 
 def run_party(

@@ -30,7 +30,6 @@ from arbitration.game import (
     Game,
     GameEvent,
     GameView,
-    GameWatcher,
     Party,
 )
 from arbitration.outcome import Move
@@ -63,7 +62,7 @@ def creation_event(chain: Chain, game_address: str) -> GameEvent:
 def attach(agent: Agent, event: GameEvent) -> GameView:
     """Point `agent` at the game `event` created and bring its view up to date."""
     view = GameView.created(event)
-    pre_state = agent.emulator.checkpoints[0].state.hash()
+    pre_state = agent.pre_state
     if view.absolute_pre_state != pre_state:
         raise FlexEmuError(
             f"the game at {view.address} is about another program or input: its pre-state "
@@ -73,13 +72,9 @@ def attach(agent: Agent, event: GameEvent) -> GameView:
         raise FlexEmuError(
             f"the game at {view.address} was proposed by {view.proposer}, not {agent.account}"
         )
-    agent.game = Game(agent.chain, view.address, agent.factory.decoder)
-    agent.watcher = GameWatcher(agent.game, view, event.block_number + 1)
-    view = agent.watcher.refresh()
+    view = agent.follow(event)
     if agent.role == Party.CHALLENGER and view.challenger not in (None, agent.account):
         raise FlexEmuError(f"the game at {view.address} is challenged by {view.challenger}")
-    if agent.strategy.kind == "forged_proof" and agent.trace.lie_step is None:
-        agent.trace.lie_step = view.trace_length
     own = OWN_MOVES[agent.role]
     events = agent.game.logs(event.block_number)
     agent.sent = sum(1 for e in events if e.name in own) + sum(

@@ -22,16 +22,15 @@ from dataclasses import replace
 
 from arbitration.agents.views import TraceView
 from arbitration.chain import Chain, ChainError, Receipt
-from arbitration.game import Game, GameFactory, GameView, GameWatcher, Party, Status
+from arbitration.game import Game, GameEvent, GameFactory, GameView, GameWatcher, Party, Status
 from arbitration.outcome import Move
 from arbitration.scenario import DEFAULT_MAX_STEPS, Strategy
 from flexemu.emulator import Emulator
 from flexemu.errors import FlexEmuError
 from flexemu.loader import Program
+from flexemu.merkle import PROOF_BYTES
 from flexemu.proof import StepProof, check, prove
 from flexemu.state import state_hash
-
-LEAF_PROOF_BYTES = 900
 
 #: Moves that open a party's part in the game; silent_after does not count them.
 OPENING_ACTIONS = ("propose", "challenge")
@@ -40,9 +39,9 @@ OPENING_ACTIONS = ("propose", "challenge")
 def forge(proof: bytes) -> bytes:
     """A step proof the verifier must reject: the first leaf's data changed (its Merkle path
     no longer reaches the root), or, for a step that consumes no leaf, one leaf too many."""
-    if len(proof) >= LEAF_PROOF_BYTES:
+    if len(proof) >= PROOF_BYTES:
         return proof[:4] + bytes([proof[4] ^ 0xFF]) + proof[5:]
-    return proof + bytes(LEAF_PROOF_BYTES)
+    return proof + bytes(PROOF_BYTES)
 
 
 class Agent:
@@ -107,6 +106,30 @@ class Agent:
 
     def enter(self) -> Move | None:
         raise NotImplementedError
+
+    @property
+    def pre_state(self) -> bytes:
+        """The absolute pre-state: the hash of this party's program's initial state."""
+        return self.emulator.checkpoints[0].state.hash()
+
+    def newest_game(self, from_block: int) -> GameEvent | None:
+        """The newest GameCreated on this party's factory about its program and input."""
+        created = [
+            e
+            for e in self.factory.created_events(from_block)
+            if e.args["absolutePreState"] == self.pre_state
+        ]
+        return created[-1] if created else None
+
+    def follow(self, event: GameEvent) -> GameView:
+        """Point this party at the game `event` created; return its view, brought up to date."""
+        view = GameView.created(event)
+        self.game = Game(self.chain, view.address, self.factory.decoder)
+        self.watcher = GameWatcher(self.game, view, event.block_number + 1)
+        view = self.watcher.refresh()
+        if self.strategy.kind == "forged_proof" and self.trace.lie_step is None:
+            self.trace.lie_step = view.trace_length
+        return view
 
     def decide(self, view: GameView) -> Move | None:
         raise NotImplementedError
@@ -241,10 +264,9 @@ class Proposer(Agent):
         n = max(final.step if final is not None else self.max_steps, 1)
         if self.strategy.kind == "forged_proof" and self.trace.lie_step is None:
             self.trace.lie_step = n
-        pre = self.emulator.checkpoints[0].state.hash()
         claim = self.trace.hash_at(n)
         game, view, receipt = self.factory.create(
-            self.account, pre, claim, n, self.clock_seconds, self.bond
+            self.account, self.pre_state, claim, n, self.clock_seconds, self.bond
         )
         self.game = game
         self.watcher = GameWatcher(game, view, receipt.block_number + 1)
@@ -280,22 +302,8 @@ class Challenger(Agent):
     role = Party.CHALLENGER
 
     def enter(self) -> Move | None:
-        pre = self.emulator.checkpoints[0].state.hash()
-        created = [
-            e
-            for e in self.factory.created_events(self.from_block)
-            if e.args["absolutePreState"] == pre
-        ]
-        if not created:
-            return None
-        event = created[-1]
-        view = GameView.created(event)
-        self.game = Game(self.chain, view.address, self.factory.decoder)
-        self.watcher = GameWatcher(self.game, view, event.block_number + 1)
-        view = self.watcher.refresh()
-        if self.strategy.kind == "forged_proof" and self.trace.lie_step is None:
-            self.trace.lie_step = view.trace_length
-        return self.challenge_if_wrong(view)
+        event = self.newest_game(self.from_block)
+        return None if event is None else self.challenge_if_wrong(self.follow(event))
 
     def challenge_if_wrong(self, view: GameView) -> Move | None:
         """The opening move: challenge a claim this party disagrees with, while it may."""

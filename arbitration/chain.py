@@ -49,6 +49,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -383,6 +384,14 @@ class Chain:
     def fork(self) -> str:
         return type(self.backend.chain.get_vm()).fork if self.backend else EVM_FORK
 
+    @property
+    def description(self) -> str:
+        """What ran the game, for reports: "py-evm 0.12.1b1 (cancun, in process)"; a
+        JSON-RPC chain names its node instead (`arbitration.rpc.RpcChain.description`)."""
+        if self.backend is not None:
+            return f"py-evm {version('py-evm')} ({self.fork}, in process)"
+        return f"{self.w3.client_version} (JSON-RPC)"
+
     def snapshot(self) -> int:
         """Snapshot of the chain head; ``revert(id)`` rolls state and blocks back to it."""
         return self.w3.provider.ethereum_tester.take_snapshot()
@@ -670,6 +679,8 @@ class Chain:
         range on the way, and a game agent asks once per decision. Otherwise (and for other
         block tags) this is ``eth_getLogs``."""
         if self.backend is None or not (isinstance(to_block, int) or to_block == "latest"):
+            if from_block > self.w3.eth.block_number:
+                return []  # py-evm answers such a range so, anvil with BlockOutOfRangeError
             query = {"address": address, "fromBlock": from_block, "toBlock": to_block}
             return list(self.w3.eth.get_logs(query))
         pyevm = self.backend.chain

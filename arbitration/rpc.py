@@ -163,21 +163,6 @@ class RetryingHTTPProvider(HTTPProvider):
         self.policy = policy
         self.report = report
 
-    def make_request(self, method: Any, params: Any) -> Any:
-        """As HTTPProvider's, except that a log query starting after the head is answered
-        `[]` here: py-evm answers it so, anvil with an error (BlockOutOfRangeError), and game
-        watchers ask "from the next block on" (`arbitration.game.GameWatcher`)."""
-        if method == "eth_getLogs" and self._starts_after_head(params[0]):
-            return {"jsonrpc": "2.0", "id": 0, "result": []}
-        return super().make_request(method, params)
-
-    def _starts_after_head(self, query: dict) -> bool:
-        start = query.get("fromBlock")
-        if not isinstance(start, str) or not start.startswith("0x"):
-            return False
-        head = super().make_request("eth_blockNumber", [])
-        return "result" in head and int(start, 16) > int(head["result"], 16)
-
     def _make_request(self, method: Any, request_data: bytes) -> bytes:
         def once() -> bytes:
             return HTTPProvider._make_request(self, method, request_data)

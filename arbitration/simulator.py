@@ -23,7 +23,6 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import replace
-from importlib.metadata import version
 
 from arbitration.agents import Agent, Challenger, Proposer
 from arbitration.chain import Chain
@@ -64,15 +63,6 @@ def default_chain() -> Chain:
 def load_program(scenario: Scenario) -> Program:
     spec = scenario.program
     return Program.from_file(spec.path, list(spec.argv), dict(spec.env), spec.stdin)
-
-
-def describe_chain(chain: Chain) -> str:
-    description = getattr(chain, "description", None)  # a JSON-RPC chain names its node
-    if isinstance(description, str):
-        return description
-    if chain.backend is not None:
-        return f"py-evm {version('py-evm')} ({chain.fork}, in process)"
-    return f"{chain.w3.client_version} (JSON-RPC)"
 
 
 def simulate(
@@ -237,7 +227,7 @@ def _outcome(
         gas[move.actor] = gas.get(move.actor, 0) + move.gas
     return Outcome(
         scenario=scenario.name,
-        chain=describe_chain(chain),
+        chain=chain.description,
         game=view.address,
         trace_length=view.trace_length,
         claimed_state_hash=view.claim,

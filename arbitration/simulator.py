@@ -31,7 +31,8 @@ from arbitration.outcome import Move, Outcome, StepResolution
 from arbitration.scenario import DEFAULT_MAX_STEPS, Scenario
 from arbitration.verifier import Verifier
 from flexemu.loader import Program
-from flexemu.state import Status as MachineStatus
+from flexemu.proof import fetched_word
+from flexemu.state import State
 
 #: Genesis of the default chain: 2100-01-01, far ahead of any wall clock (see module notes).
 GENESIS_TIMESTAMP = 4_102_444_800
@@ -246,27 +247,13 @@ def _step_resolution(game: Game, view: GameView, move: Move) -> StepResolution:
     tx = game.chain.w3.eth.get_transaction(move.tx_hash)
     _, args = game.contract.decode_function_input(tx["input"])
     witness, proof = bytes(args["witness"]), bytes(args["proof"])
-    pc = int.from_bytes(witness[104:108], "big")
     return StepResolution(
         step=view.lo,
         pre_state_hash=view.hash_lo,
         claimed_post_state_hash=view.hash_hi,
         verifier_post_state_hash=move.state_hash or b"",
-        pc=pc,
-        instruction=instruction_word(witness, proof),
+        pc=State.from_witness(witness).pc,
+        instruction=fetched_word(witness, proof),
         submitted_by=move.actor,  # type: ignore[arg-type]
         gas=move.gas,
     )
-
-
-def instruction_word(witness: bytes, proof: bytes) -> int | None:
-    """The instruction a step executes, from its first leaf proof (the fetch; docs/spec.md
-    section 10); None for a terminal state or a nullified delay slot, which fetch nothing."""
-    pc = int.from_bytes(witness[104:108], "big")
-    if witness[148] != MachineStatus.RUNNING or pc & 1 or len(proof) < 36:
-        return None
-    physical = pc & 0x1FFFFFFF if pc >= 0x80000000 else pc
-    if int.from_bytes(proof[:4], "big") != physical >> 5:
-        return None
-    offset = physical & 31
-    return int.from_bytes(proof[4 + offset : 8 + offset], "big")

@@ -13,9 +13,11 @@ from typing import Any
 
 from flexemu.emulator import Emulator
 from flexemu.errors import ProofError
+from flexemu.merkle import LEAF_BYTES, PROOF_BYTES, decode_proof
+from flexemu.mips.address import StepPanic, aligned
 from flexemu.mips.io import ProofIO
 from flexemu.mips.step import step
-from flexemu.state import WITNESS_BYTES, State, state_hash
+from flexemu.state import WITNESS_BYTES, State, Status, state_hash
 
 FORMAT = "flexemu-step-proof/1"
 
@@ -92,6 +94,25 @@ def check(witness: bytes, proof: bytes) -> State:
     io.finish()
     state.mem_root = io.mem_root
     return state
+
+
+def fetched_word(witness: bytes, proof: bytes) -> int | None:
+    """The instruction word the step fetches, read from its first leaf proof (the fetch is
+    the first access, section 10 of docs/spec.md); None when the step fetches nothing (a
+    terminal state, a nullified delay slot, a fetch that panics) or the proof does not start
+    with the fetched leaf."""
+    state = State.from_witness(witness)
+    if state.status != Status.RUNNING or state.pc & 1 or len(proof) < PROOF_BYTES:
+        return None
+    try:
+        paddr = aligned(state.pc, 4)
+    except StepPanic:
+        return None
+    index, leaf, _ = decode_proof(proof[:PROOF_BYTES])
+    if index != paddr // LEAF_BYTES:
+        return None
+    offset = paddr % LEAF_BYTES
+    return int.from_bytes(leaf[offset : offset + 4], "big")
 
 
 def check_file(claim: StepProof) -> bytes:

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from flexemu.memory import Memory
-from flexemu.merkle import LEAF_BYTES, PROOF_BYTES, decode_proof
+from flexemu.merkle import LEAF_BYTES, PROOF_BYTES
 from flexemu.mips.abi import V0
 from flexemu.mips.address import StepPanic, aligned
 from flexemu.mips.disasm import disassemble, instruction_class, syscall_name
-from flexemu.proof import StepProof, check
+from flexemu.proof import StepProof, check, fetched_word
 from flexemu.reference import ReferenceMachine
 from flexemu.state import Panic, State, Status
 
@@ -88,16 +88,7 @@ def classify_proof(claim: StepProof) -> tuple[str, str | None]:
     """
     pre = State.from_witness(claim.witness)
     post = check(claim.witness, claim.proof)
-    word = None
-    if pre.status == Status.RUNNING and not pre.pc & 1 and len(claim.proof) >= PROOF_BYTES:
-        try:
-            paddr = aligned(pre.pc, 4)
-        except StepPanic:
-            paddr = None
-        if paddr is not None:
-            _, leaf, _ = decode_proof(claim.proof[:PROOF_BYTES])
-            offset = paddr % LEAF_BYTES
-            word = int.from_bytes(leaf[offset : offset + 4], "big")
+    word = fetched_word(claim.witness, claim.proof)
     return classify(pre, word, post), instruction_text(pre, word)
 
 

@@ -21,10 +21,15 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from arbitration.chain import Chain
-from arbitration.formatting import bisection_rounds, ceil_log2, gas_per_party, moves_per_party
-from arbitration.scenario import load_scenario
-from arbitration.simulator import simulate
+from arbitration.chain.base import Chain
+from arbitration.simulation.formatting import (
+    bisection_rounds,
+    ceil_log2,
+    gas_per_party,
+    moves_per_party,
+)
+from arbitration.simulation.scenario import load_scenario
+from arbitration.simulation.simulator import simulate
 from flexemu.emulator import Emulator
 from flexemu.loader import Program
 

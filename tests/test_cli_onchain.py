@@ -18,7 +18,7 @@ from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
 from typer.testing import CliRunner
 
-from arbitration.cli import app
+from arbitration.cli.app import app
 from flexemu.emulator import Emulator
 from flexemu.merkle import PROOF_BYTES
 from flexemu.proof import StepProof, dumps, prove
@@ -27,7 +27,7 @@ RUNNER = CliRunner()
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
-    from arbitration import emulator_commands  # noqa: F401  (registers check)
+    from arbitration.cli import emulator_commands  # noqa: F401  (registers check)
 
     result = RUNNER.invoke(app, list(args))
     return result.exit_code, result.stdout, result.stderr

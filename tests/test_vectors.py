@@ -19,9 +19,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from arbitration.chain import Chain, ChainError
-from arbitration.cli import app
-from arbitration.verifier import Verifier
+from arbitration.chain.errors import ChainError
+from arbitration.chain.in_process import InProcessChain
+from arbitration.cli.app import app
+from arbitration.contracts.deploy import deploy_verifier
+from arbitration.contracts.verifier import Verifier
 from flexemu.errors import ProofError
 from flexemu.merkle import PROOF_BYTES
 from flexemu.proof import StepProof, check_file
@@ -40,7 +42,7 @@ RUNNER = CliRunner()
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
-    from arbitration import verifier_commands  # noqa: F401  (registers vectors)
+    from arbitration.cli import verifier_commands  # noqa: F401  (registers vectors)
 
     result = RUNNER.invoke(app, list(args))
     return result.exit_code, result.stdout, result.stderr
@@ -78,7 +80,7 @@ def invalid_vectors(out: Path) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def verifier() -> Verifier:
-    return Verifier.deploy(Chain.in_process())
+    return deploy_verifier(InProcessChain.fresh())
 
 
 PROGRAM_NAMES = ["hello", "tiny_sum", "exitcode", "trap", "likely"]

@@ -1,6 +1,6 @@
 """One party of a dispute as its own process: everything it knows comes from the chain.
 
-`flexemu-game agent` (arbitration/node_commands.py) builds an agent from
+`flexemu-game agent` (arbitration/cli/node_commands.py) builds an agent from
 `arbitration.agents` for one side and hands it here. Nothing is kept on disk: a party that
 was killed and started again finds its game's `GameCreated` log (by the game's address,
 an indexed topic, so whichever factory made it), replays the game's events into the same
@@ -23,16 +23,12 @@ from collections.abc import Callable
 
 from eth_utils import event_abi_to_log_topic, to_checksum_address
 
-from arbitration.agents import Agent, Challenger
-from arbitration.chain import Chain, load_artifact
-from arbitration.game import (
-    FACTORY_ARTIFACT,
-    Game,
-    GameEvent,
-    GameView,
-    Party,
-)
-from arbitration.outcome import Move
+from arbitration.agents.move import Move
+from arbitration.agents.party import Agent, Challenger
+from arbitration.chain.artifacts import load_artifact
+from arbitration.chain.base import Chain
+from arbitration.contracts.enums import Party
+from arbitration.contracts.game import FACTORY_ARTIFACT, Game, GameEvent, GameView
 from flexemu.errors import FlexEmuError
 
 #: Events that are a move of the given party after its opening move (what silent_after counts).

@@ -7,7 +7,7 @@ after `npm ci`. `$FLEXEMU_ANVIL` names another binary; an `anvil` on PATH (found
 platforms) is the last resort. It listens on 127.0.0.1 only,
 on a port the kernel picks (`--port 0`; anvil prints the port it bound, which avoids the race
 of probing for a free port first), and runs the Cancun fork so its gas figures are comparable
-with the in-process py-evm chain (`arbitration.chain.EVM_FORK`).
+with the in-process py-evm chain (`arbitration.chain.artifacts.EVM_FORK`).
 
 The node runs in its own process group and its output goes to a log file, not a pipe: anvil
 logs every request, and an undrained pipe would eventually block it.
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import requests
 
-from arbitration.chain import CONTRACTS_DIR, EVM_FORK
+from arbitration.chain.artifacts import CONTRACTS_DIR, EVM_FORK
 from flexemu.errors import FlexEmuError
 
 ANVIL_ENV = "FLEXEMU_ANVIL"

@@ -1,6 +1,6 @@
 """The `Chain` surface over JSON-RPC, so the same agents play against any Ethereum node.
 
-`RpcChain(url)` behaves like `Chain.in_process()` (same `deploy`, `at`, `call`, `transact`,
+`RpcChain(url)` behaves like `InProcessChain.fresh()` (same `deploy`, `at`, `call`, `transact`,
 `ChainError` with decoded custom errors, `now`, `advance_time`) but talks HTTP to a node, where
 things go wrong that cannot happen in process. Each has one rule:
 
@@ -46,7 +46,8 @@ from web3 import Web3
 from web3.exceptions import TimeExhausted
 from web3.providers.rpc import HTTPProvider
 
-from arbitration.chain import DEFAULT_TX_GAS, Chain, ChainError, Receipt, call_target
+from arbitration.chain.base import DEFAULT_TX_GAS, Chain, Receipt, call_target
+from arbitration.chain.errors import ChainError
 from flexemu.errors import FlexEmuError
 
 T = TypeVar("T")

@@ -1,5 +1,6 @@
-"""`flexemu-game`: the command line.
+"""`flexemu-game`: the typer app and what its commands share (options, error mapping, output).
 
+The command modules register their commands on `app`; `arbitration.cli.main` imports them.
 Every command turns bad input into one line on stderr and exit code 2, an
 invalid proof into exit code 1, and never shows a traceback for either.
 """
@@ -8,14 +9,16 @@ from __future__ import annotations
 
 import functools
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from flexemu.errors import FlexEmuError, ProofError
+
+if TYPE_CHECKING:
+    from arbitration.chain.rpc import Incident
 
 app = typer.Typer(
     add_completion=False,
@@ -68,17 +71,7 @@ ArgsArgument = Annotated[
 ]
 
 
-def main() -> None:
-    # Each module registers its commands on `app` when imported.
-    from arbitration import (  # noqa: F401
-        emulator_commands,  # run, state, prove, check
-        game_commands,  # simulate
-        node_commands,  # deploy, agent
-        verifier_commands,  # vectors
-    )
-
-    app(prog_name="flexemu-game")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+def print_incident(incident: Incident) -> None:
+    """A network incident (retry, re-sent transaction, revert...) as one line on stderr, as it
+    happens, so stdout stays machine-readable."""
+    typer.echo(f"[{incident.kind}] {incident.detail}", err=True)

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from arbitration.cli import (
+from arbitration.cli.app import (
     GUEST_COMMAND,
     ArgsArgument,
     ProgramArgument,
@@ -168,7 +168,8 @@ def check(
     claim = StepProof.from_json(data)
     if onchain:
         # Imported here: the EVM stack is heavy and only on-chain commands need it.
-        from arbitration.onchain_check import check_on_chain, open_chain
+        from arbitration.chain.connect import open_chain
+        from arbitration.contracts.onchain_check import check_on_chain
 
         print_json(check_on_chain(claim, open_chain()))
         return

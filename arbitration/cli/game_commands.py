@@ -12,14 +12,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from arbitration.cli import app, print_json, reports_errors
-from arbitration.narration import Narrator
-from arbitration.plot import render_svg
-from arbitration.report import build_report, dumps_report, expectation_text
-from arbitration.scenario import load_scenario
-from flexemu.files import write_atomic
+from arbitration.cli.app import app, print_incident, print_json, reports_errors
 
 
 @app.command()
@@ -41,14 +35,23 @@ def simulate(
     ] = None,
 ) -> None:
     """Play the dispute a scenario describes on an in-process chain and narrate it."""
+    # Imported here: registering the command must stay cheap for `--help` and `run`.
+    from rich.console import Console
+
+    from arbitration.simulation.narration import Narrator
+    from arbitration.simulation.plot import render_svg
+    from arbitration.simulation.report import build_report, dumps_report, expectation_text
+    from arbitration.simulation.scenario import load_scenario
+    from flexemu.files import write_atomic
+
     scenario = load_scenario(scenario_file)
-    from arbitration.simulator import simulate as play  # the chain stack loads slowly
+    from arbitration.simulation.simulator import simulate as play  # the chain stack loads slowly
 
     chain = None
     if rpc_url is not None:
-        from arbitration.node_commands import connect
+        from arbitration.chain.connect import connect
 
-        chain = connect(rpc_url)
+        chain = connect(rpc_url, on_incident=print_incident)
 
     # With --json, stdout carries the report alone; the narration goes to a terminal's
     # stderr, and nowhere when stderr is piped too.

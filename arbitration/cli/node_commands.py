@@ -1,60 +1,51 @@
 """Commands for a real JSON-RPC node: `deploy` (and `agent`, the parties as processes).
 
 Every command takes `--rpc-url`; the node's unlocked accounts sign, unless
-`$FLEXEMU_PRIVATE_KEY` holds a key (a node that keeps no keys, e.g. a public one). Network
-incidents (retries, re-numbered nonces, reverts) go to stderr as they happen, one line each, so
-stdout stays machine-readable.
+`$FLEXEMU_PRIVATE_KEY` holds a key (a node that keeps no keys, e.g. a public one;
+`arbitration.chain.connect`). Network incidents (retries, re-numbered nonces, reverts) go to
+stderr as they happen, one line each, so stdout stays machine-readable.
+
+The chain, the bindings and the agents load inside the commands: registering these commands
+(for `--help`, or beside `run`) must not load py-evm or web3.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from eth_utils import to_checksum_address
 
-from arbitration.agents import Agent, Challenger, Proposer
-from arbitration.chain import ChainError
-from arbitration.cli import (
+from arbitration.agents.strategy import (
+    DEFAULT_MAX_STEPS,
+    STRATEGIES,
+    STRATEGY_PARAMETERS,
+    Strategy,
+)
+from arbitration.cli.app import (
     GUEST_COMMAND,
     ArgsArgument,
     ProgramArgument,
     StdinOption,
     app,
     fail,
+    print_incident,
     print_json,
     read_stdin_file,
     reports_errors,
 )
-from arbitration.formatting import hex_hash
-from arbitration.game import GameEvent, Party
-from arbitration.party_process import attach, creation_event, outcome_code, play
-from arbitration.report import move_record
-from arbitration.rpc import Incident, RetryPolicy, RpcChain
-from arbitration.scenario import (
-    DEFAULT_BOND_WEI,
-    DEFAULT_CLOCK_SECONDS,
-    DEFAULT_MAX_STEPS,
-    STRATEGIES,
-    STRATEGY_PARAMETERS,
-    Strategy,
-)
-from flexemu.loader import Program
+from arbitration.contracts.enums import Party
+from arbitration.simulation.scenario import DEFAULT_BOND_WEI, DEFAULT_CLOCK_SECONDS
 
-PRIVATE_KEY_ENV = "FLEXEMU_PRIVATE_KEY"
-VERIFIER_ARTIFACT = "MipsVerifier"
-FACTORY_ARTIFACT = "DisputeGameFactory"
-#: Creation gas limit: the verifier takes 3,145,365 and the factory 2,062,780 on Cancun.
-DEPLOY_GAS = 8_000_000
-#: How hard the commands try to reach the node (tests shorten it).
-RETRY_POLICY = RetryPolicy()
+if TYPE_CHECKING:
+    from arbitration.agents.party import Agent
+    from arbitration.chain.rpc import RpcChain
+    from arbitration.contracts.game import GameEvent
 
 RpcUrlOption = Annotated[
     str,
@@ -64,34 +55,23 @@ RpcUrlOption = Annotated[
 ]
 
 
-def print_incident(incident: Incident) -> None:
-    typer.echo(f"[{incident.kind}] {incident.detail}", err=True)
-
-
 def connect(rpc_url: str) -> RpcChain:
-    """The chain at `rpc_url`, signing with $FLEXEMU_PRIVATE_KEY if it is set."""
-    return RpcChain(
-        rpc_url,
-        policy=RETRY_POLICY,
-        private_key=os.environ.get(PRIVATE_KEY_ENV) or None,
-        on_incident=print_incident,
-    )
+    """The chain at `rpc_url`, its incidents printed as they happen."""
+    from arbitration.chain.connect import connect as connect_node
 
-
-def deploy_contracts(chain: RpcChain) -> dict[str, str]:
-    """Deploy the verifier and a factory bound to it from the committed artifacts."""
-    verifier = chain.deploy(VERIFIER_ARTIFACT, gas=DEPLOY_GAS)
-    factory = chain.deploy(FACTORY_ARTIFACT, verifier.address, gas=DEPLOY_GAS)
-    return {"verifier": verifier.address, "factory": factory.address}
+    return connect_node(rpc_url, on_incident=print_incident)
 
 
 @app.command()
 @reports_errors
 def deploy(rpc_url: RpcUrlOption) -> None:
-    """Deploy MipsVerifier and DisputeGameFactory; print their addresses as JSON."""
+    """Deploy the step verifier and DisputeGameFactory; print their addresses as JSON."""
+    from arbitration.chain.errors import ChainError
+    from arbitration.contracts.deploy import deploy as deploy_contracts
+
     chain = connect(rpc_url)
     try:
-        addresses = deploy_contracts(chain)
+        addresses = deploy_contracts(chain).addresses
     except ChainError as error:
         raise fail(f"deployment failed: {error}") from None
     print_json({"chain": chain.description, **addresses})
@@ -185,6 +165,8 @@ def strategy_from(kind: str, step: int | None, moves: int | None) -> Strategy:
 
 
 def pick_account(chain: RpcChain, role: Party, account: str | None) -> str:
+    from eth_utils import to_checksum_address
+
     accounts = chain.accounts
     if account is None:
         return accounts[0] if len(accounts) == 1 else accounts[DEFAULT_ACCOUNT[role]]
@@ -225,6 +207,12 @@ def run_party(
     poll: float,
     fast_forward_after: float | None,
 ) -> int:
+    from arbitration.agents.party import Challenger, Proposer
+    from arbitration.agents.process import attach, creation_event, outcome_code, play
+    from arbitration.simulation.formatting import hex_hash
+    from arbitration.simulation.report import move_record
+    from flexemu.loader import Program
+
     if (game is None) == (factory is None):
         raise ValueError("give exactly one of --game ADDRESS and --factory ADDRESS")
     chain = connect(rpc_url)
@@ -301,6 +289,8 @@ def party_command(role: Party) -> Callable[..., None]:
         poll: PollOption = 0.2,
         fast_forward_after: FastForwardOption = None,
     ) -> None:
+        from arbitration.chain.errors import ChainError
+
         try:
             code = run_party(
                 role,

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from arbitration.cli import (
+from arbitration.cli.app import (
     GUEST_COMMAND,
     ArgsArgument,
     ProgramArgument,
@@ -17,7 +17,7 @@ from arbitration.cli import (
     print_json,
     reports_errors,
 )
-from arbitration.emulator_commands import emulator_for, progress_bar
+from arbitration.cli.emulator_commands import emulator_for, progress_bar
 from flexemu.emulator import Emulator
 from flexemu.files import write_atomic
 from flexemu.proof import StepProof, prove
@@ -36,7 +36,9 @@ from flexemu.vectors import (
     vector_path,
 )
 
-DEFAULT_MAX_STEPS = 2_000_000
+#: Steps the reference stepper classifies by default (the trace's cap is another number:
+#: `arbitration.agents.strategy.DEFAULT_MAX_STEPS`).
+DEFAULT_CLASSIFIED_STEPS = 2_000_000
 
 
 @app.command(context_settings=GUEST_COMMAND)
@@ -58,7 +60,7 @@ def vectors(
             help="Classify the first M steps with the reference stepper. The step that ends "
             "the program and its fixed point are always included.",
         ),
-    ] = DEFAULT_MAX_STEPS,
+    ] = DEFAULT_CLASSIFIED_STEPS,
     stdin: StdinOption = None,
 ) -> None:
     """Write step test vectors of PROGRAM: the first K steps of every kind, plus forgeries."""

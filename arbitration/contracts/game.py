@@ -1,11 +1,12 @@
 """Python binding of the dispute game contracts (contracts/src/DisputeGame*.sol, docs/game.md).
 
-Three pieces, all on top of :class:`arbitration.chain.Chain` and only web3 calls a JSON-RPC node
-also serves (``eth_sendTransaction`` with explicit gas, ``eth_getTransactionReceipt``,
+Three pieces, all on top of :class:`arbitration.chain.base.Chain` and only web3 calls a
+JSON-RPC node also serves (``eth_sendTransaction`` with explicit gas, ``eth_getTransactionReceipt``,
 ``eth_getLogs``, ``eth_call``; never ``eth_estimateGas``):
 
-* :class:`GameFactory` deploys (or attaches to) the factory bound to a step verifier and creates
-  games; :class:`Game` sends the moves and reads the views of one game.
+* :class:`GameFactory` attaches to the factory bound to a step verifier (deployed by
+  `arbitration.contracts.deploy`) and creates games; :class:`Game` sends the moves and reads
+  the views of one game.
 * :class:`EventDecoder` turns receipt logs into :class:`GameEvent` records by their topic, for
   both contracts, without web3's per-event ``process_receipt`` scans.
 * :class:`GameView` is the game state an agent decides on, and :func:`GameView.apply` folds one
@@ -17,7 +18,6 @@ also serves (``eth_sendTransaction`` with explicit gas, ``eth_getTransactionRece
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from enum import IntEnum
 from typing import Any
 
 from eth_abi import decode as abi_decode
@@ -29,7 +29,9 @@ from eth_utils import (
     to_checksum_address,
 )
 
-from arbitration.chain import Chain, Receipt, load_artifact
+from arbitration.chain.artifacts import load_artifact
+from arbitration.chain.base import Chain, Receipt
+from arbitration.contracts.enums import GameStatus, Party, Reason
 
 GAME_ARTIFACT = "DisputeGame"
 FACTORY_ARTIFACT = "DisputeGameFactory"
@@ -40,38 +42,6 @@ FACTORY_ARTIFACT = "DisputeGameFactory"
 MOVE_GAS = 300_000
 CREATE_GAS = 1_000_000
 STEP_GAS = 10_000_000
-
-
-class Status(IntEnum):
-    UNCHALLENGED = 0
-    IN_PROGRESS = 1
-    PROPOSER_WON = 2
-    CHALLENGER_WON = 3
-
-
-class Party(IntEnum):
-    NONE = 0
-    PROPOSER = 1
-    CHALLENGER = 2
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
-
-    @property
-    def other(self) -> Party:
-        return Party.CHALLENGER if self == Party.PROPOSER else Party.PROPOSER
-
-
-class Reason(IntEnum):
-    NONE = 0
-    UNCHALLENGED = 1
-    STEP = 2
-    TIMEOUT = 3
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
 
 
 # --------------------------------------------------------------------------------------------
@@ -158,7 +128,7 @@ class GameView:
     clock_seconds: int
     proposer_bond: int
     created_at: int
-    status: Status = Status.UNCHALLENGED
+    status: GameStatus = GameStatus.UNCHALLENGED
     reason: Reason = Reason.NONE
     turn: Party = Party.NONE
     lo: int = 0
@@ -175,11 +145,11 @@ class GameView:
 
     @property
     def resolved(self) -> bool:
-        return self.status in (Status.PROPOSER_WON, Status.CHALLENGER_WON)
+        return self.status in (GameStatus.PROPOSER_WON, GameStatus.CHALLENGER_WON)
 
     @property
     def step_phase(self) -> bool:
-        return self.status == Status.IN_PROGRESS and self.hi - self.lo == 1
+        return self.status == GameStatus.IN_PROGRESS and self.hi - self.lo == 1
 
     @property
     def mid(self) -> int:
@@ -201,14 +171,14 @@ class GameView:
     def seconds_until_expiry(self, now: int) -> int:
         """Chain seconds from `now` until the running clock (or, before a challenge, the
         challenge window) has run out: how far to advance time to let a timeout through."""
-        if self.status == Status.UNCHALLENGED:
+        if self.status == GameStatus.UNCHALLENGED:
             return self.window_closes_at - now + 1
         return self.running_clock_left(now) + 1
 
     def winner(self) -> Party:
-        if self.status == Status.PROPOSER_WON:
+        if self.status == GameStatus.PROPOSER_WON:
             return Party.PROPOSER
-        if self.status == Status.CHALLENGER_WON:
+        if self.status == GameStatus.CHALLENGER_WON:
             return Party.CHALLENGER
         return Party.NONE
 
@@ -250,7 +220,7 @@ class GameView:
         if "timestamp" in a:
             view = replace(view, updated_at=a["timestamp"])
         if name == "Challenged":
-            view = replace(view, status=Status.IN_PROGRESS, challenger=a["challenger"])
+            view = replace(view, status=GameStatus.IN_PROGRESS, challenger=a["challenger"])
         elif name == "Bisected":
             view = replace(view, mid_posted=True, mid_hash=a["stateHash"])
         elif name == "Responded":
@@ -259,7 +229,8 @@ class GameView:
                 view, lo=a["lo"], hi=a["hi"], mid_posted=False, mid_hash=bytes(32), **moved
             )
         elif name == "Resolved":
-            status = Status.PROPOSER_WON if a["party"] == Party.PROPOSER else Status.CHALLENGER_WON
+            won = a["party"] == Party.PROPOSER
+            status = GameStatus.PROPOSER_WON if won else GameStatus.CHALLENGER_WON
             view = replace(view, status=status, reason=Reason(a["reason"]))
         return replace(view, turn=_turn(view))
 
@@ -268,7 +239,7 @@ _CLOCKED = ("Challenged", "Bisected", "Responded", "StepProven", "TimedOut")
 
 
 def _turn(view: GameView) -> Party:
-    if view.status != Status.IN_PROGRESS:
+    if view.status != GameStatus.IN_PROGRESS:
         return Party.NONE
     if view.hi - view.lo > 1 and not view.mid_posted:
         return Party.PROPOSER
@@ -288,11 +259,6 @@ class GameFactory:
         self.address = to_checksum_address(address)
         self.contract = chain.at(FACTORY_ARTIFACT, self.address)
         self.decoder = EventDecoder()
-
-    @classmethod
-    def deploy(cls, chain: Chain, verifier_address: str, sender: str | None = None) -> GameFactory:
-        contract = chain.deploy(FACTORY_ARTIFACT, verifier_address, sender=sender)
-        return cls(chain, contract.address)
 
     def verifier(self) -> str:
         return self.chain.call(self.contract.functions.verifier())
@@ -396,7 +362,7 @@ class Game:
             )
         return replace(
             known,
-            status=Status(s["status"]),
+            status=GameStatus(s["status"]),
             reason=Reason(s["reason"]),
             turn=Party(s["turn"]),
             lo=s["lo"],

@@ -1,7 +1,7 @@
 """`check --onchain`: a step proof judged by the Solidity verifier instead of the reference.
 
 The off-chain `check` replays the step in Python. This asks the compiled
-`MipsVerifier` on a real EVM and reports what the step costs there, so the
+step verifier on a real EVM and reports what the step costs there, so the
 gas figures a dispute will pay can be read off any proof file.
 """
 
@@ -10,22 +10,11 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from arbitration.chain import Chain, ChainError
-from arbitration.verifier import Verifier
+from arbitration.chain.base import Chain
+from arbitration.chain.errors import ChainError
+from arbitration.contracts.deploy import deploy_verifier
 from flexemu.errors import ProofError
 from flexemu.proof import StepProof
-
-
-def open_chain(rpc_url: str | None = None) -> Chain:
-    """The chain on-chain commands run against.
-
-    This is the seam for `--rpc-url URL` (a later issue): a JSON-RPC chain goes here,
-    and the rest of the check does not change. Until then it is always a fresh
-    in-process py-evm chain.
-    """
-    if rpc_url is not None:
-        raise ValueError("--rpc-url is not supported yet: on-chain checks run in process")
-    return Chain.in_process()
 
 
 def chain_description(chain: Chain) -> str:
@@ -43,7 +32,7 @@ def check_on_chain(claim: StepProof, chain: Chain) -> dict[str, Any]:
     A revert (a custom error naming the defect) or a post-state other than the
     claimed one is a ProofError, which the CLI turns into exit code 1.
     """
-    verifier = Verifier.deploy(chain)
+    verifier = deploy_verifier(chain)
     try:
         post = verifier.step_from(claim.pre_state_hash, claim.witness, claim.proof)
     except ChainError as error:

@@ -1,14 +1,15 @@
-"""Binding of the on-chain one-step verifier `MipsVerifier` (docs/spec.md section 12).
+"""Binding of an on-chain one-step verifier behind `IStepVerifier` (docs/spec.md section 12).
 
 Calls (`step`, `step_from`, `state_hash`) are `eth_call`s: free, and what an agent uses to
 check a proof before sending it. `measure` sends `stepFrom` as a real transaction to quote
 what a step costs on chain. Reverts surface as `ChainError` with the decoded custom error in
 `.name` (`WrongPreState`, `MerkleProofInvalid`, ...).
 
-On the in-process chain a call is executed as a py-evm message call of the deployed runtime
-code against the head state, without going through web3 and eth-tester: the same bytecode on
-the same Cancun VM (the contract is pure, so nothing else can differ), about 30% faster,
-which matters to the tests that run thousands of steps. Other chains get a real eth_call.
+Calls go through `Chain.raw_call`: on the in-process chain a py-evm message call of the
+deployed runtime code (the contract is pure, so nothing else can differ), about 30% faster,
+which matters to the tests that run thousands of steps; other chains get a real eth_call.
+
+`VERIFIER_ARTIFACTS` is the one place that names each ISA's verifier contract.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eth.exceptions import Revert
-from eth_utils import to_canonical_address
 from web3.contract import Contract
 
-from arbitration.chain import DEFAULT_TX_GAS, TX_BASE_GAS, Chain, ChainError
+from arbitration.chain.base import TX_BASE_GAS, Chain
+
+#: The step verifier contract of each ISA (`contracts/build/NAME.json`).
+VERIFIER_ARTIFACTS = {"mips": "MipsVerifier"}
+DEFAULT_ISA = "mips"
 
 #: Gas limit for a measured step: far above the worst step, far below the block limit.
 STEP_TX_GAS = 2_000_000
@@ -49,10 +52,17 @@ def floor_gas(calldata: bytes) -> int:
     return TX_BASE_GAS + FLOOR_GAS_PER_TOKEN * tokens
 
 
-class Verifier:
-    """A deployed `MipsVerifier` on a `Chain`."""
+def verifier_artifact(isa: str) -> str:
+    """The artifact name of `isa`'s verifier; ValueError naming the known ISAs otherwise."""
+    try:
+        return VERIFIER_ARTIFACTS[isa]
+    except KeyError:
+        known = ", ".join(sorted(VERIFIER_ARTIFACTS))
+        raise ValueError(f"no step verifier for ISA {isa!r} (known: {known})") from None
 
-    ARTIFACT = "MipsVerifier"
+
+class Verifier:
+    """A deployed step verifier on a `Chain`."""
 
     def __init__(self, chain: Chain, contract: Contract) -> None:
         self.chain = chain
@@ -63,12 +73,8 @@ class Verifier:
         return self.contract.address
 
     @classmethod
-    def deploy(cls, chain: Chain) -> Verifier:
-        return cls(chain, chain.deploy(cls.ARTIFACT))
-
-    @classmethod
-    def at(cls, chain: Chain, address: str) -> Verifier:
-        return cls(chain, chain.at(cls.ARTIFACT, address))
+    def at(cls, chain: Chain, address: str, isa: str = DEFAULT_ISA) -> Verifier:
+        return cls(chain, chain.at(verifier_artifact(isa), address))
 
     def step(self, witness: bytes, proof: bytes) -> bytes:
         """The post-state hash of one step; the caller vouches for the pre-state."""
@@ -83,28 +89,8 @@ class Verifier:
 
     def _call(self, function: str, *args: Any) -> bytes:
         """Call a function returning bytes32; ChainError on revert."""
-        if self.chain.backend is None:
-            return bytes(self.chain.call(self.contract.functions[function](*args)))
         calldata = bytes.fromhex(self.contract.encode_abi(function, list(args))[2:])
-        vm = self.chain.backend.chain.get_vm()
-        address = to_canonical_address(self.address)
-        sender = to_canonical_address(self.chain.default_sender)
-        computation = vm.execute_bytecode(
-            origin=sender,
-            gas_price=0,
-            gas=DEFAULT_TX_GAS,
-            to=address,
-            sender=sender,
-            value=0,
-            data=calldata,
-            code=vm.state.get_code(address),
-        )
-        if computation.is_error:
-            error = computation.error
-            if isinstance(error, Revert):
-                raise self.chain.errors.to_error(bytes(error.args[0]))
-            raise ChainError(f"{function} failed in the VM: {error!r}")
-        return bytes(computation.output[:32])
+        return self.chain.raw_call(self.address, calldata)[:32]
 
     def measure(self, pre_state_hash: bytes, witness: bytes, proof: bytes) -> StepGas:
         """Send `stepFrom` as a transaction and report its gas (ChainError if it reverts).

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from arbitration.outcome import Move, Outcome
+from arbitration.agents.move import Move
+from arbitration.simulation.outcome import Outcome
 
 #: The state hash's first byte (docs/spec.md section 3).
 VM_STATUS = {0: "exited 0", 1: "exited non-zero", 2: "panicked", 3: "unfinished"}
@@ -40,7 +41,7 @@ def clock_text(seconds: int) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def instruction_text(word: int | None, pc: int) -> str:
+def disassembly_text(word: int | None, pc: int) -> str:
     """The disputed instruction in assembly; the bare word if the disassembler is absent."""
     if word is None:
         return "(no instruction: a fixed point or a nullified delay slot)"

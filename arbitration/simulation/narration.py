@@ -17,20 +17,22 @@ from rich.live import Live
 from rich.spinner import Spinner
 from rich.text import Text
 
-from arbitration.formatting import (
+from arbitration.agents.move import Move
+from arbitration.agents.strategy import strategy_text
+from arbitration.simulation.formatting import (
     bisection_rounds,
     ceil_log2,
     clock_text,
+    disassembly_text,
     gas_per_party,
     hash_status,
     hex_hash,
-    instruction_text,
     moves_per_party,
     short_hash,
     verdict_text,
 )
-from arbitration.outcome import Move, Outcome
-from arbitration.scenario import Scenario, strategy_text
+from arbitration.simulation.outcome import Outcome
+from arbitration.simulation.scenario import Scenario
 
 ACTOR_STYLE = {"proposer": "cyan", "challenger": "magenta", "anyone": "yellow"}
 BAR_WIDTH = 24
@@ -121,7 +123,7 @@ def closing_lines(outcome: Outcome) -> list[str]:
             f"disputed step {resolution.step:,} -> {resolution.step + 1:,} "
             f"(proof submitted by the {resolution.submitted_by}, gas {resolution.gas:,})",
             f"  instruction  pc {resolution.pc:#010x}  "
-            f"{instruction_text(resolution.instruction, resolution.pc)}",
+            f"{disassembly_text(resolution.instruction, resolution.pc)}",
             f"  pre-state    {hex_hash(resolution.pre_state_hash)}  "
             f"({hash_status(resolution.pre_state_hash)}, agreed by both)",
             f"  proposer     {hex_hash(resolution.claimed_post_state_hash)}  "

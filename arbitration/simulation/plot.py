@@ -18,15 +18,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from arbitration.formatting import (
+from arbitration.agents.move import Move
+from arbitration.simulation.formatting import (
     ceil_log2,
     clock_text,
+    disassembly_text,
     gas_per_party,
-    instruction_text,
     short_hash,
     verdict_text,
 )
-from arbitration.outcome import Move, Outcome
+from arbitration.simulation.outcome import Outcome
 
 WIDTH = 960
 LEFT = 96  # room for row labels
@@ -54,7 +55,7 @@ class Round:
     hash: bytes | None
 
 
-def bisection_rounds(moves: tuple[Move, ...] | list[Move]) -> list[Round]:
+def ladder_rounds(moves: tuple[Move, ...] | list[Move]) -> list[Round]:
     """Rounds from the moves: a bisect opens one, the respond to it closes it."""
     rounds: list[Round] = []
     interval: tuple[int, int] | None = None
@@ -240,7 +241,7 @@ def _ladder(outcome: Outcome, rounds: list[Round], top: float) -> tuple[list[str
     resolution = outcome.resolution
     if resolution is not None:
         holds = resolution.claimed_post_state_hash == resolution.verifier_post_state_hash
-        instruction = instruction_text(resolution.instruction, resolution.pc)
+        instruction = disassembly_text(resolution.instruction, resolution.pc)
         out.append(
             _text(
                 LEFT,
@@ -330,7 +331,7 @@ def _gas_bars(outcome: Outcome, top: float) -> tuple[list[str], float]:
 
 def render_svg(outcome: Outcome) -> str:
     """The whole picture; the verdict is the title."""
-    rounds = bisection_rounds(outcome.moves)
+    rounds = ladder_rounds(outcome.moves)
     body: list[str] = []
     title = f"{outcome.scenario}: {outcome.winner or 'nobody'} wins"
     title += f" ({outcome.reason})" if outcome.winner else ""

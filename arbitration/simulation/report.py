@@ -11,17 +11,19 @@ import json
 import os
 from typing import Any
 
-from arbitration.formatting import (
+from arbitration.agents.move import Move
+from arbitration.agents.strategy import Strategy
+from arbitration.simulation.formatting import (
     bisection_rounds,
     ceil_log2,
+    disassembly_text,
     gas_per_party,
     hex_hash,
-    instruction_text,
     moves_per_party,
     verdict_text,
 )
-from arbitration.outcome import Move, Outcome, StepResolution
-from arbitration.scenario import Expectation, Scenario, Strategy
+from arbitration.simulation.outcome import Outcome, StepResolution
+from arbitration.simulation.scenario import Expectation, Scenario
 
 REPORT_FORMAT = 1
 
@@ -124,7 +126,7 @@ def resolution_record(resolution: StepResolution | None) -> dict[str, Any] | Non
         "instruction": None
         if resolution.instruction is None
         else f"{resolution.instruction:#010x}",
-        "disassembly": instruction_text(resolution.instruction, resolution.pc),
+        "disassembly": disassembly_text(resolution.instruction, resolution.pc),
         "pre_state_hash": hex_hash(resolution.pre_state_hash),
         "claimed_post_state_hash": hex_hash(resolution.claimed_post_state_hash),
         "verifier_post_state_hash": hex_hash(resolution.verifier_post_state_hash),

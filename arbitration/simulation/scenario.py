@@ -14,32 +14,13 @@ from typing import Any, NoReturn
 
 import yaml
 
-from flexemu.errors import FlexEmuError
-
-#: Strategy kinds a party can play (docs/game.md describes each).
-STRATEGIES = (
-    "honest",
-    "lie_at",  # one wrong state hash at `step`
-    "lie_from",  # wrong state hashes from `step` on
-    "wrong_output",  # a final state with a different output commitment
-    "wrong_exit_code",  # a final state with a different exit code
-    "forged_proof",  # lies from `step` (default: the last step) and submits a forged step proof
-    "silent_after",  # honest, but sends nothing after `moves` moves
+from arbitration.agents.strategy import (
+    SILENT_AFTER,
+    STRATEGIES,
+    STRATEGY_PARAMETERS,
+    Strategy,
 )
-
-#: The parameter each strategy takes, and whether it must be given.
-STRATEGY_PARAMETERS: dict[str, tuple[str, bool] | None] = {
-    "honest": None,
-    "lie_at": ("step", True),
-    "lie_from": ("step", True),
-    "wrong_output": None,
-    "wrong_exit_code": None,
-    "forged_proof": ("step", False),
-    "silent_after": ("moves", True),
-}
-
-#: The key that makes any strategy stop moving after that many moves.
-SILENT_AFTER = "silent_after"
+from flexemu.errors import FlexEmuError
 
 PARTIES = ("proposer", "challenger")
 #: How a game can end (`Outcome.reason`).
@@ -47,9 +28,6 @@ REASONS = ("step", "timeout", "unchallenged")
 
 DEFAULT_CLOCK_SECONDS = 3600
 DEFAULT_BOND_WEI = 10**18
-#: A trace never runs longer than this unless the scenario says so (2^32 steps take ~25 s):
-#: a program that never exits still yields a claim instead of a hang.
-DEFAULT_MAX_STEPS = 1 << 32
 
 
 @dataclass(frozen=True)
@@ -59,7 +37,8 @@ class ProgramSpec:
     env: dict[str, str] = field(default_factory=dict)
     stdin: bytes = b""
     # Where the trace ends if the program has not exited by then: the claim is then about the
-    # (unfinished) state at this step. None: run to the exit, at most DEFAULT_MAX_STEPS.
+    # (unfinished) state at this step. None: run to the exit, at most the agents'
+    # DEFAULT_MAX_STEPS (arbitration.agents.strategy).
     max_steps: int | None = None
 
 
@@ -67,13 +46,6 @@ class ProgramSpec:
 class GameSettings:
     clock_seconds: int = DEFAULT_CLOCK_SECONDS
     bond_wei: int = DEFAULT_BOND_WEI
-
-
-@dataclass(frozen=True)
-class Strategy:
-    kind: str = "honest"
-    step: int | None = None  # lie_at, lie_from, forged_proof
-    moves: int | None = None  # silent_after
 
 
 @dataclass(frozen=True)
@@ -334,14 +306,3 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; any problem is a `ScenarioError` naming the key."""
     path = Path(path)
     return parse_scenario(_read_yaml(path), path)
-
-
-def strategy_text(strategy: Strategy) -> str:
-    """`lie_from step=17100451`: how a strategy reads in tables and narration."""
-    parameter = STRATEGY_PARAMETERS.get(strategy.kind)
-    text = strategy.kind
-    if parameter is not None and getattr(strategy, parameter[0]) is not None:
-        text += f" {parameter[0]}={getattr(strategy, parameter[0])}"
-    if strategy.kind != SILENT_AFTER and strategy.moves is not None:
-        text += f", silent after {strategy.moves} moves"
-    return text

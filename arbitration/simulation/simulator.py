@@ -24,12 +24,16 @@ import weakref
 from collections.abc import Callable
 from dataclasses import replace
 
-from arbitration.agents import Agent, Challenger, Proposer
-from arbitration.chain import Chain
-from arbitration.game import Game, GameFactory, GameView, Party, Reason, Status
-from arbitration.outcome import Move, Outcome, StepResolution
-from arbitration.scenario import DEFAULT_MAX_STEPS, Scenario
-from arbitration.verifier import Verifier
+from arbitration.agents.move import Move
+from arbitration.agents.party import Agent, Challenger, Proposer
+from arbitration.agents.strategy import DEFAULT_MAX_STEPS
+from arbitration.chain.base import Chain
+from arbitration.chain.in_process import InProcessChain
+from arbitration.contracts.deploy import deploy
+from arbitration.contracts.enums import GameStatus, Party, Reason
+from arbitration.contracts.game import Game, GameView
+from arbitration.simulation.outcome import Outcome, StepResolution
+from arbitration.simulation.scenario import Scenario
 from flexemu.loader import Program
 from flexemu.proof import fetched_word
 from flexemu.state import State
@@ -50,15 +54,14 @@ def deploy_contracts(chain: Chain) -> str:
     """The factory's address on `chain`: deployed (with a verifier) on first use, then reused."""
     address = _factories.get(chain)
     if address is None:
-        verifier = Verifier.deploy(chain)
-        address = _factories[chain] = GameFactory.deploy(chain, verifier.address).address
+        address = _factories[chain] = deploy(chain).factory.address
     return address
 
 
 def default_chain() -> Chain:
     """The chain `simulate` plays on unless given one: in process, deterministic time (see the
     module notes), without the web3 client middlewares that cost time for nothing here."""
-    return Chain.in_process(genesis_timestamp=GENESIS_TIMESTAMP, lean_client=True)
+    return InProcessChain.fresh(genesis_timestamp=GENESIS_TIMESTAMP, lean_client=True)
 
 
 def load_program(scenario: Scenario) -> Program:
@@ -186,7 +189,7 @@ def _bystander_ends(chain: Chain, view: GameView) -> Move:
     """Both parties are silent: a third account calls timeout() (or resolve())."""
     game = Game(chain, view.address)
     sender = chain.accounts[BYSTANDER_ACCOUNT]
-    if view.status == Status.UNCHALLENGED:
+    if view.status == GameStatus.UNCHALLENGED:
         action, receipt = "resolve", game.resolve(sender)
     else:
         action, receipt = "timeout", game.timeout(sender)
@@ -218,7 +221,8 @@ def _outcome(
     game = Game(chain, known.address)
     view = game.view(known)
     winner = view.winner()
-    disputed = view.lo if view.status != Status.UNCHALLENGED and view.hi - view.lo == 1 else None
+    narrowed = view.status != GameStatus.UNCHALLENGED and view.hi - view.lo == 1
+    disputed = view.lo if narrowed else None
     resolution = None
     if view.reason == Reason.STEP:
         step_move = next(m for m in moves if m.action == "step" and m.reverted is None)

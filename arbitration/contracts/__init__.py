@@ -1,0 +1,3 @@
+"""Layer 2, contract bindings on a `Chain`: the step verifier of each ISA (`verifier`), the
+dispute game and its factory (`game`, with the enums in `enums`), the one deployment of both
+(`deploy`), and `check --onchain` (`onchain_check`)."""

@@ -8,9 +8,10 @@ from __future__ import annotations
 import pytest
 from eth_utils import keccak
 
-from arbitration.chain.base import Chain, Receipt
+from arbitration.chain.base import Chain
 from arbitration.chain.errors import ChainError
 from arbitration.chain.in_process import InProcessChain
+from arbitration.chain.receipt import Receipt
 from arbitration.contracts.deploy import deploy
 from arbitration.contracts.game import Game
 

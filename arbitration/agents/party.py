@@ -23,8 +23,9 @@ from dataclasses import replace
 from arbitration.agents.move import Move
 from arbitration.agents.strategy import DEFAULT_MAX_STEPS, Strategy
 from arbitration.agents.views import TraceView
-from arbitration.chain.base import Chain, Receipt
+from arbitration.chain.base import Chain
 from arbitration.chain.errors import ChainError
+from arbitration.chain.receipt import Receipt
 from arbitration.contracts.enums import GameStatus, Party
 from arbitration.contracts.game import Game, GameEvent, GameFactory, GameView, GameWatcher
 from flexemu.emulator import Emulator

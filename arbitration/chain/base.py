@@ -27,7 +27,6 @@ subtraction is exact here; on Prague it would not be.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -46,6 +45,7 @@ from arbitration.chain.errors import (
     ErrorDecoder,
     revert_data_from_exception,
 )
+from arbitration.chain.receipt import Receipt
 
 #: Default gas limit for transactions (the block gas limit is 30,029,122).
 DEFAULT_TX_GAS = 10_000_000
@@ -53,33 +53,6 @@ DEFAULT_TX_GAS = 10_000_000
 TX_BASE_GAS = 21_000
 TX_DATA_ZERO_GAS = 4
 TX_DATA_NONZERO_GAS = 16
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """The parts of a transaction receipt later code needs, plus the raw web3 receipt."""
-
-    tx_hash: bytes
-    status: int
-    gas_used: int
-    block_number: int
-    contract_address: str | None
-    logs: tuple = ()
-    raw: Any = field(default=None, repr=False, compare=False)
-
-    @classmethod
-    def from_raw(cls, raw: Any) -> Receipt:
-        """From a web3 receipt (the same shape from py-evm and from a JSON-RPC node)."""
-        return cls(
-            tx_hash=bytes(raw["transactionHash"]),
-            status=raw["status"],
-            gas_used=raw["gasUsed"],
-            block_number=raw["blockNumber"],
-            contract_address=raw.get("contractAddress"),
-            logs=tuple(raw["logs"]),
-            raw=raw,
-        )
-
 
 
 class Chain:

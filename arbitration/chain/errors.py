@@ -6,14 +6,13 @@ ABI error entries of every artifact: ``ChainError.name == "MerkleProofInvalid"``
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_utils import function_signature_to_4byte_selector, get_abi_input_types, to_bytes
 from web3.exceptions import ContractLogicError
 
-if TYPE_CHECKING:
-    from arbitration.chain.base import Receipt
+from arbitration.chain.receipt import Receipt
 
 ERROR_STRING_SELECTOR = function_signature_to_4byte_selector("Error(string)")
 _PANIC_SELECTOR = function_signature_to_4byte_selector("Panic(uint256)")

@@ -38,8 +38,9 @@ from web3.datastructures import AttributeDict
 from web3.providers.eth_tester import EthereumTesterProvider
 
 from arbitration.chain.artifacts import EVM_FORK
-from arbitration.chain.base import DEFAULT_TX_GAS, Chain, Receipt, call_target
+from arbitration.chain.base import DEFAULT_TX_GAS, Chain, call_target
 from arbitration.chain.errors import ERROR_STRING_SELECTOR, ChainError
+from arbitration.chain.receipt import Receipt
 
 VM_CONFIGURATION = ((0, CancunVM),)
 

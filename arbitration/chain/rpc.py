@@ -46,8 +46,9 @@ from web3 import Web3
 from web3.exceptions import TimeExhausted
 from web3.providers.rpc import HTTPProvider
 
-from arbitration.chain.base import DEFAULT_TX_GAS, Chain, Receipt, call_target
+from arbitration.chain.base import DEFAULT_TX_GAS, Chain, call_target
 from arbitration.chain.errors import ChainError
+from arbitration.chain.receipt import Receipt
 from flexemu.errors import FlexEmuError
 
 T = TypeVar("T")

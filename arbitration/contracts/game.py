@@ -30,7 +30,8 @@ from eth_utils import (
 )
 
 from arbitration.chain.artifacts import load_artifact
-from arbitration.chain.base import Chain, Receipt
+from arbitration.chain.base import Chain
+from arbitration.chain.receipt import Receipt
 from arbitration.contracts.enums import GameStatus, Party, Reason
 
 GAME_ARTIFACT = "DisputeGame"

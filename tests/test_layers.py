@@ -216,6 +216,43 @@ def test_prove_and_check_never_load_py_evm_or_web3(tmp_path: Path) -> None:
     assert chain_modules_after(["check", "proof.json"], tmp_path) == []
 
 
+COMMAND_TABLES = ("EMULATOR_COMMANDS", "GAME_COMMANDS", "NODE_COMMANDS", "VERIFIER_COMMANDS")
+
+
+def command_names() -> list[str]:
+    from arbitration.cli import main
+
+    return [name for table in COMMAND_TABLES for name in getattr(main, table)]
+
+
+@pytest.mark.parametrize("command", command_names())
+def test_main_loads_the_module_of_each_command(command: str) -> None:
+    """`main` loads only the named command's module: each name must be found there."""
+    result = subprocess.run(
+        [sys.executable, "-c", "from arbitration.cli.main import main; main()", command, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"flexemu-game {command}" in result.stdout
+
+
+def test_main_lists_every_command_in_help() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", "from arbitration.cli.main import main; main()", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    box = lines[next(i for i, line in enumerate(lines) if "Commands" in line) + 1 :]
+    box = box[: next(i for i, line in enumerate(box) if line.startswith("╰"))]
+    listed = {line.split()[1] for line in box if line.startswith("│ ") and line[2] != " "}
+    assert listed == set(command_names())
+
+
 def test_the_probe_sees_a_command_that_loads_the_chain(tmp_path: Path) -> None:
     """`simulate` plays on py-evm: the probe must report it, or the test above proves nothing."""
     scenario = str(REPO / "scenarios" / "honest-hello.yaml")

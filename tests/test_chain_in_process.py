@@ -12,7 +12,7 @@ from arbitration.chain.base import Chain
 from arbitration.chain.errors import ChainError
 from arbitration.chain.in_process import InProcessChain
 from arbitration.chain.receipt import Receipt
-from arbitration.contracts.deploy import deploy
+from arbitration.contracts.deploy import deploy_game
 from arbitration.contracts.game import Game
 
 GENESIS = 4_102_444_800  # one second per block: both chains stamp the same timestamps
@@ -21,7 +21,7 @@ BOND = 10**18
 
 def play(chain: Chain) -> tuple[list[Receipt], list[ChainError], Game]:
     """The same sequence on any chain: deployments, a game, moves, and failing moves."""
-    factory = deploy(chain).factory
+    factory = deploy_game(chain).factory
     receipts = [chain.last_receipt]
     proposer, challenger = chain.accounts[1], chain.accounts[2]
     game, _, created = factory.create(proposer, keccak(b"pre"), keccak(b"claim"), 100, 60, BOND)

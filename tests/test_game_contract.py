@@ -17,7 +17,7 @@ from eth_utils import keccak
 from arbitration.chain.base import Chain
 from arbitration.chain.errors import ChainError
 from arbitration.chain.in_process import InProcessChain
-from arbitration.contracts.deploy import deploy
+from arbitration.contracts.deploy import deploy_game
 from arbitration.contracts.enums import GameStatus, Party, Reason
 from arbitration.contracts.game import GAME_ARTIFACT, Game, GameFactory, GameView, GameWatcher
 from flexemu.proof import prove
@@ -37,7 +37,7 @@ def chain() -> Chain:
 
 @pytest.fixture(scope="module")
 def factory(chain: Chain) -> GameFactory:
-    return deploy(chain).factory
+    return deploy_game(chain).factory
 
 
 @pytest.fixture(scope="module")

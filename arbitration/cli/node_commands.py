@@ -67,11 +67,11 @@ def connect(rpc_url: str) -> RpcChain:
 def deploy(rpc_url: RpcUrlOption) -> None:
     """Deploy the step verifier and DisputeGameFactory; print their addresses as JSON."""
     from arbitration.chain.errors import ChainError
-    from arbitration.contracts.deploy import deploy as deploy_contracts
+    from arbitration.contracts.deploy import deploy_game
 
     chain = connect(rpc_url)
     try:
-        addresses = deploy_contracts(chain).addresses
+        addresses = deploy_game(chain).addresses
     except ChainError as error:
         raise fail(f"deployment failed: {error}") from None
     print_json({"chain": chain.description, **addresses})

@@ -33,7 +33,7 @@ def deploy_verifier(chain: Chain, isa: str = DEFAULT_ISA, sender: str | None = N
     return Verifier(chain, chain.deploy(verifier_artifact(isa), sender=sender, gas=DEPLOY_GAS))
 
 
-def deploy(chain: Chain, isa: str = DEFAULT_ISA, sender: str | None = None) -> Deployment:
+def deploy_game(chain: Chain, isa: str = DEFAULT_ISA, sender: str | None = None) -> Deployment:
     """Deploy `isa`'s verifier and a DisputeGameFactory bound to it."""
     verifier = deploy_verifier(chain, isa, sender)
     factory = chain.deploy(FACTORY_ARTIFACT, verifier.address, sender=sender, gas=DEPLOY_GAS)

@@ -29,7 +29,7 @@ from arbitration.agents.party import Agent, Challenger, Proposer
 from arbitration.agents.strategy import DEFAULT_MAX_STEPS
 from arbitration.chain.base import Chain
 from arbitration.chain.in_process import InProcessChain
-from arbitration.contracts.deploy import deploy
+from arbitration.contracts.deploy import deploy_game
 from arbitration.contracts.enums import GameStatus, Party, Reason
 from arbitration.contracts.game import Game, GameView
 from arbitration.simulation.outcome import Outcome, StepResolution
@@ -54,7 +54,7 @@ def deploy_contracts(chain: Chain) -> str:
     """The factory's address on `chain`: deployed (with a verifier) on first use, then reused."""
     address = _factories.get(chain)
     if address is None:
-        address = _factories[chain] = deploy(chain).factory.address
+        address = _factories[chain] = deploy_game(chain).factory.address
     return address
 
 

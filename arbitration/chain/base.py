@@ -75,7 +75,6 @@ class Chain:
     def default_sender(self) -> str:
         return self.accounts[0]
 
-
     @property
     def fork(self) -> str:
         return EVM_FORK

@@ -132,10 +132,6 @@ class InProcessChain(Chain):
 
     # ---- time ------------------------------------------------------------------------------
 
-    def now(self) -> int:
-        """The latest block's timestamp: what ``block.timestamp`` read in a call shows."""
-        return int(self.w3.eth.get_block("latest")["timestamp"])
-
     def advance_time(self, seconds: int) -> None:
         """Let at least ``seconds`` of chain time pass: the next transaction's block has a
         timestamp >= ``now() + seconds`` (game clocks and timeouts are block.timestamp based).

@@ -19,7 +19,9 @@ from arbitration.chain.errors import ChainError
 from arbitration.chain.in_process import InProcessChain
 from arbitration.contracts.deploy import deploy_game
 from arbitration.contracts.enums import GameStatus, Party, Reason
-from arbitration.contracts.game import GAME_ARTIFACT, Game, GameFactory, GameView, GameWatcher
+from arbitration.contracts.events import GAME_ARTIFACT
+from arbitration.contracts.game import Game, GameFactory, GameWatcher
+from arbitration.contracts.view import GameView
 from flexemu.proof import prove
 
 GENESIS = 4_102_444_800  # far ahead of the wall clock: one second per block, exactly

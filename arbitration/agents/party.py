@@ -27,7 +27,9 @@ from arbitration.chain.base import Chain
 from arbitration.chain.errors import ChainError
 from arbitration.chain.receipt import Receipt
 from arbitration.contracts.enums import GameStatus, Party
-from arbitration.contracts.game import Game, GameEvent, GameFactory, GameView, GameWatcher
+from arbitration.contracts.events import GameEvent
+from arbitration.contracts.game import Game, GameFactory, GameWatcher
+from arbitration.contracts.view import GameView
 from flexemu.emulator import Emulator
 from flexemu.errors import FlexEmuError
 from flexemu.loader import Program

@@ -28,7 +28,9 @@ from arbitration.agents.party import Agent, Challenger
 from arbitration.chain.artifacts import load_artifact
 from arbitration.chain.base import Chain
 from arbitration.contracts.enums import Party
-from arbitration.contracts.game import FACTORY_ARTIFACT, Game, GameEvent, GameView
+from arbitration.contracts.events import FACTORY_ARTIFACT, GameEvent
+from arbitration.contracts.game import Game
+from arbitration.contracts.view import GameView
 from flexemu.errors import FlexEmuError
 
 #: Events that are a move of the given party after its opening move (what silent_after counts).

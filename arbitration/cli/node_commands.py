@@ -45,7 +45,7 @@ from arbitration.simulation.scenario import DEFAULT_BOND_WEI, DEFAULT_CLOCK_SECO
 if TYPE_CHECKING:
     from arbitration.agents.party import Agent
     from arbitration.chain.rpc import RpcChain
-    from arbitration.contracts.game import GameEvent
+    from arbitration.contracts.events import GameEvent
 
 RpcUrlOption = Annotated[
     str,

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from arbitration.chain.base import Chain
-from arbitration.contracts.game import FACTORY_ARTIFACT, GameFactory
+from arbitration.contracts.events import FACTORY_ARTIFACT
+from arbitration.contracts.game import GameFactory
 from arbitration.contracts.verifier import DEFAULT_ISA, Verifier, verifier_artifact
 
 #: Creation gas limit: the MIPS verifier takes 3,145,365 and the factory 2,062,780 on Cancun.

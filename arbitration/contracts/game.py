@@ -7,35 +7,32 @@ JSON-RPC node also serves (``eth_sendTransaction`` with explicit gas, ``eth_getT
 * :class:`GameFactory` attaches to the factory bound to a step verifier (deployed by
   `arbitration.contracts.deploy`) and creates games; :class:`Game` sends the moves and reads
   the views of one game.
-* :class:`EventDecoder` turns receipt logs into :class:`GameEvent` records by their topic, for
-  both contracts, without web3's per-event ``process_receipt`` scans.
-* :class:`GameView` is the game state an agent decides on, and :func:`GameView.apply` folds one
-  event into it. An agent keeps its view current from the events of its own receipts plus one
-  ``eth_getLogs`` per decision (:class:`GameWatcher`), instead of a view call per decision:
-  a log query costs a fraction of executing the ``gameState()`` view in py-evm.
+* `arbitration.contracts.events` turns receipt logs into :class:`GameEvent` records by their
+  topic, for both contracts.
+* `arbitration.contracts.view`'s :class:`GameView` is the game state an agent decides on, and
+  :func:`GameView.apply` folds one event into it. An agent keeps its view current from the
+  events of its own receipts plus one ``eth_getLogs`` per decision (:class:`GameWatcher`),
+  instead of a view call per decision: a log query costs a fraction of executing the
+  ``gameState()`` view in py-evm.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_utils import (
-    event_abi_to_log_topic,
     function_abi_to_4byte_selector,
     get_abi_input_types,
     to_checksum_address,
 )
 
-from arbitration.chain.artifacts import load_artifact
 from arbitration.chain.base import Chain
 from arbitration.chain.receipt import Receipt
 from arbitration.contracts.enums import GameStatus, Party, Reason
-
-GAME_ARTIFACT = "DisputeGame"
-FACTORY_ARTIFACT = "DisputeGameFactory"
+from arbitration.contracts.events import FACTORY_ARTIFACT, GAME_ARTIFACT, EventDecoder, GameEvent
+from arbitration.contracts.view import GameView
 
 #: Gas limits per call (explicit, never estimated). Moves use < 100k; creating a game deploys
 #: a 45-byte clone and initializes it (~0.3M); a step runs the verifier (proof-size
@@ -43,208 +40,6 @@ FACTORY_ARTIFACT = "DisputeGameFactory"
 MOVE_GAS = 300_000
 CREATE_GAS = 1_000_000
 STEP_GAS = 10_000_000
-
-
-# --------------------------------------------------------------------------------------------
-# Events
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GameEvent:
-    """One decoded log: ``name`` is the Solidity event name, ``args`` its named arguments
-    (bytes32 as bytes, addresses checksummed, enums as ints)."""
-
-    name: str
-    args: dict[str, Any]
-    address: str
-    block_number: int
-    log_index: int
-
-    @property
-    def key(self) -> tuple[int, int]:
-        return (self.block_number, self.log_index)
-
-
-class EventDecoder:
-    """topic0 -> event ABI for the game and the factory; decodes raw logs directly."""
-
-    def __init__(self) -> None:
-        self._events: dict[bytes, dict] = {}
-        for artifact in (GAME_ARTIFACT, FACTORY_ARTIFACT):
-            for entry in load_artifact(artifact)["abi"]:
-                if entry.get("type") == "event":
-                    self._events[event_abi_to_log_topic(entry)] = entry
-
-    def decode(self, log: Any) -> GameEvent | None:
-        """The event of one web3 log, or None for a log of another contract's event."""
-        topics = [bytes(t) for t in log["topics"]]
-        entry = self._events.get(topics[0]) if topics else None
-        if entry is None:
-            return None
-        indexed = [i for i in entry["inputs"] if i["indexed"]]
-        plain = [i for i in entry["inputs"] if not i["indexed"]]
-        args: dict[str, Any] = {}
-        for item, topic in zip(indexed, topics[1:], strict=True):
-            args[item["name"]] = _topic_value(item["type"], topic)
-        data = bytes(log["data"])
-        values = abi_decode([i["type"] for i in plain], data) if plain else ()
-        for item, value in zip(plain, values, strict=True):
-            args[item["name"]] = to_checksum_address(value) if item["type"] == "address" else value
-        return GameEvent(
-            name=entry["name"],
-            args=args,
-            address=to_checksum_address(log["address"]),
-            block_number=int(log["blockNumber"]),
-            log_index=int(log["logIndex"]),
-        )
-
-    def decode_all(self, logs: Any) -> list[GameEvent]:
-        events = (self.decode(log) for log in logs)
-        return [e for e in events if e is not None]
-
-
-def _topic_value(kind: str, topic: bytes) -> Any:
-    if kind == "address":
-        return to_checksum_address(topic[12:])
-    if kind.startswith(("uint", "int")) or kind == "bool":
-        return int.from_bytes(topic, "big")
-    return topic
-
-
-# --------------------------------------------------------------------------------------------
-# The game state as agents see it
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GameView:
-    """The mutable game state (the contract's ``View`` struct), plus the immutable claim."""
-
-    address: str
-    proposer: str
-    absolute_pre_state: bytes
-    claim: bytes
-    trace_length: int
-    clock_seconds: int
-    proposer_bond: int
-    created_at: int
-    status: GameStatus = GameStatus.UNCHALLENGED
-    reason: Reason = Reason.NONE
-    turn: Party = Party.NONE
-    lo: int = 0
-    hi: int = 0
-    hash_lo: bytes = b""
-    hash_hi: bytes = b""
-    mid_posted: bool = False
-    mid_hash: bytes = bytes(32)
-    proposer_clock: int = 0
-    challenger_clock: int = 0
-    last_move_at: int = 0
-    challenger: str | None = None
-    updated_at: int = 0  # timestamp of the last event folded in (a move or the resolution)
-
-    @property
-    def resolved(self) -> bool:
-        return self.status in (GameStatus.PROPOSER_WON, GameStatus.CHALLENGER_WON)
-
-    @property
-    def step_phase(self) -> bool:
-        return self.status == GameStatus.IN_PROGRESS and self.hi - self.lo == 1
-
-    @property
-    def mid(self) -> int:
-        return self.lo + (self.hi - self.lo) // 2
-
-    @property
-    def window_closes_at(self) -> int:
-        return self.created_at + self.clock_seconds
-
-    @property
-    def clocks(self) -> tuple[int, int]:
-        return (self.proposer_clock, self.challenger_clock)
-
-    def running_clock_left(self, now: int) -> int:
-        """Seconds the party to move has left at chain time `now` (negative: expired)."""
-        left = self.proposer_clock if self.turn == Party.PROPOSER else self.challenger_clock
-        return left - (now - self.last_move_at)
-
-    def seconds_until_expiry(self, now: int) -> int:
-        """Chain seconds from `now` until the running clock (or, before a challenge, the
-        challenge window) has run out: how far to advance time to let a timeout through."""
-        if self.status == GameStatus.UNCHALLENGED:
-            return self.window_closes_at - now + 1
-        return self.running_clock_left(now) + 1
-
-    def winner(self) -> Party:
-        if self.status == GameStatus.PROPOSER_WON:
-            return Party.PROPOSER
-        if self.status == GameStatus.CHALLENGER_WON:
-            return Party.CHALLENGER
-        return Party.NONE
-
-    @classmethod
-    def created(cls, event: GameEvent) -> GameView:
-        a = event.args
-        return cls(
-            address=a["game"],
-            proposer=a["proposer"],
-            absolute_pre_state=a["absolutePreState"],
-            claim=a["claim"],
-            trace_length=a["traceLength"],
-            clock_seconds=a["clockSeconds"],
-            proposer_bond=a["bond"],
-            created_at=a["timestamp"],
-            lo=0,
-            hi=a["traceLength"],
-            hash_lo=a["absolutePreState"],
-            hash_hi=a["claim"],
-            proposer_clock=a["clockSeconds"],
-            challenger_clock=a["clockSeconds"],
-            last_move_at=a["timestamp"],
-            updated_at=a["timestamp"],
-        )
-
-    def apply(self, event: GameEvent) -> GameView:
-        """The state after `event` (the contract's transition, replayed from its log)."""
-        a = event.args
-        name = event.name
-        if name in _CLOCKED:
-            view = replace(
-                self,
-                proposer_clock=a["proposerClock"],
-                challenger_clock=a["challengerClock"],
-                last_move_at=a["timestamp"],
-            )
-        else:
-            view = self
-        if "timestamp" in a:
-            view = replace(view, updated_at=a["timestamp"])
-        if name == "Challenged":
-            view = replace(view, status=GameStatus.IN_PROGRESS, challenger=a["challenger"])
-        elif name == "Bisected":
-            view = replace(view, mid_posted=True, mid_hash=a["stateHash"])
-        elif name == "Responded":
-            moved = {"hash_lo": view.mid_hash} if a["agree"] else {"hash_hi": view.mid_hash}
-            view = replace(
-                view, lo=a["lo"], hi=a["hi"], mid_posted=False, mid_hash=bytes(32), **moved
-            )
-        elif name == "Resolved":
-            won = a["party"] == Party.PROPOSER
-            status = GameStatus.PROPOSER_WON if won else GameStatus.CHALLENGER_WON
-            view = replace(view, status=status, reason=Reason(a["reason"]))
-        return replace(view, turn=_turn(view))
-
-
-_CLOCKED = ("Challenged", "Bisected", "Responded", "StepProven", "TimedOut")
-
-
-def _turn(view: GameView) -> Party:
-    if view.status != GameStatus.IN_PROGRESS:
-        return Party.NONE
-    if view.hi - view.lo > 1 and not view.mid_posted:
-        return Party.PROPOSER
-    return Party.CHALLENGER
 
 
 # --------------------------------------------------------------------------------------------

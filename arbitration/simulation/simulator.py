@@ -31,7 +31,8 @@ from arbitration.chain.base import Chain
 from arbitration.chain.in_process import InProcessChain
 from arbitration.contracts.deploy import deploy_game
 from arbitration.contracts.enums import GameStatus, Party, Reason
-from arbitration.contracts.game import Game, GameView
+from arbitration.contracts.game import Game
+from arbitration.contracts.view import GameView
 from arbitration.simulation.outcome import Outcome, StepResolution
 from arbitration.simulation.scenario import Scenario
 from flexemu.loader import Program

@@ -13,7 +13,8 @@ from typing import Any
 from arbitration.chain import Chain, ChainError
 from arbitration.verifier import Verifier
 from flexemu.errors import ProofError
-from flexemu.proof import StepProof
+from flexemu.proof import StepProof, check_step_number
+from flexemu.state import State
 
 
 def open_chain(rpc_url: str | None = None) -> Chain:
@@ -48,6 +49,7 @@ def check_on_chain(claim: StepProof, chain: Chain) -> dict[str, Any]:
         post = verifier.step_from(claim.pre_state_hash, claim.witness, claim.proof)
     except ChainError as error:
         raise ProofError(str(error)) from None
+    check_step_number(claim, State.from_witness(claim.witness))  # the verifier accepted it
     if post != claim.post_state_hash:
         raise ProofError(
             f"post-state mismatch: the verifier yields 0x{post.hex()}, "

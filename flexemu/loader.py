@@ -186,6 +186,15 @@ def load(program: Program) -> Image:
     return Image(state, memory, input_memory)
 
 
+def guest_string(text: str) -> bytes:
+    """The NUL-terminated bytes of an argument or environment string.
+
+    Linux argv are bytes, and Python hands a non-UTF-8 argument over with surrogate
+    escapes; encoding them back gives the guest the bytes the user typed.
+    """
+    return text.encode("utf-8", "surrogateescape") + b"\0"
+
+
 def build_stack(
     memory: Memory,
     argv: tuple[str, ...],
@@ -201,9 +210,9 @@ def build_stack(
         memory.write_bytes(cursor, data)
         return cursor
 
-    execfn = push((argv[0] if argv else "").encode() + b"\0")
-    env_ptrs = [push(f"{key}={value}".encode() + b"\0") for key, value in reversed(env)][::-1]
-    arg_ptrs = [push(arg.encode() + b"\0") for arg in reversed(argv)][::-1]
+    execfn = push(guest_string(argv[0] if argv else ""))
+    env_ptrs = [push(guest_string(f"{key}={value}")) for key, value in reversed(env)][::-1]
+    arg_ptrs = [push(guest_string(arg)) for arg in reversed(argv)][::-1]
     random = push(RANDOM_BYTES)
     vector = [len(argv), *arg_ptrs, 0, *env_ptrs, 0]
     for key, value in [*auxv, (AT_RANDOM, random), (AT_EXECFN, execfn), (AT_NULL, 0)]:

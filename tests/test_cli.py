@@ -99,7 +99,7 @@ def test_bad_program_is_exit_two_with_one_line(
 
 def test_unreadable_proof_file_is_exit_two(runner: CliRunner, tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
-    bad.write_text('{"step": 1}')
+    bad.write_text('{"format": "flexemu-step-proof/1", "step": 1}')
     code, _, err = invoke(runner, "check", str(bad))
     assert code == 2 and "no 'pre_state_hash'" in err
     code, _, err = invoke(runner, "check", str(tmp_path / "missing.json"))

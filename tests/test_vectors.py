@@ -67,7 +67,7 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def claim_of(data: dict[str, Any]) -> StepProof:
-    return StepProof.from_json(data)
+    return StepProof.from_json(data, FORMAT)
 
 
 def valid_vectors(out: Path) -> list[dict[str, Any]]:
@@ -196,9 +196,9 @@ def test_output_is_deterministic_and_reruns_replace_stale_files(tmp_path: Path) 
     assert on_disk == {e["file"] for e in index["vectors"] + index["invalid"]} | {"index.json"}
 
 
-def test_max_steps_still_includes_the_exit_and_the_fixed_point(tmp_path: Path) -> None:
+def test_classify_steps_still_includes_the_exit_and_the_fixed_point(tmp_path: Path) -> None:
     out = tmp_path / "v"
-    code, _, err = invoke("vectors", "--out", str(out), "--max-steps", "50",
+    code, _, err = invoke("vectors", "--out", str(out), "--classify-steps", "50",
                           str(PROGRAMS / "exitcode"))  # fmt: skip
     assert code == 0, err
     index = load(out / "index.json")

@@ -14,13 +14,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from flexemu.errors import FlexEmuError, ProofError
 
 if TYPE_CHECKING:
     from arbitration.chain.rpc import Incident
 
+
+class OneLineErrors(TyperGroup):
+    """A bad option value (out of range, not a number) is one line and exit 2, like every
+    other bad input, instead of click's usage box."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except typer.BadParameter as error:
+            raise fail(error.format_message()) from None
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     add_completion=False,
     no_args_is_help=True,
     help="flexEmu: run, prove and dispute the execution of static MIPS32 Linux programs.",

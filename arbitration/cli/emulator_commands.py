@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +24,7 @@ from arbitration.cli.app import (
 )
 from flexemu.emulator import DEFAULT_INTERVAL, Emulator
 from flexemu.engine import Progress as ProgressCallback
-from flexemu.files import write_atomic
+from flexemu.files import read_json, write_atomic
 from flexemu.loader import Program
 from flexemu.proof import StepProof, check_file, dumps, prove
 from flexemu.state import State, Status
@@ -83,7 +82,11 @@ def run(
         int | None, typer.Option("--max-steps", min=1, help="Stop after this many steps.")
     ] = None,
 ) -> None:
-    """Run PROGRAM to the end; plain mode passes the guest's stdout and stderr through."""
+    """Run PROGRAM to the end; plain mode passes the guest's stdout and stderr through.
+
+    Exit code, with or without --json: the guest's exit code if it exited, 1 if it
+    panicked or --max-steps stopped it first.
+    """
     emulator = emulator_for(program, args, stdin, NO_CHECKPOINTS)
     with progress_bar("running", None) as progress:
         final = emulator.run(max_steps=max_steps, progress=progress)
@@ -96,19 +99,18 @@ def run(
                 "stderr": emulator.stderr().decode("utf-8", "replace"),
             }
         )
-        return
-    sys.stdout.buffer.write(emulator.stdout())
-    sys.stdout.flush()
-    sys.stderr.buffer.write(emulator.stderr())
-    if final.status == Status.PANICKED:
-        typer.echo(
-            f"flexemu: program panicked (code {final.exit_code}) at step {final.step}", err=True
-        )
-        raise typer.Exit(1)
-    if final.status == Status.RUNNING:
-        typer.echo(f"flexemu: stopped after {final.step} steps", err=True)
-        raise typer.Exit(1)
-    raise typer.Exit(final.exit_code)
+    else:
+        sys.stdout.buffer.write(emulator.stdout())
+        sys.stdout.flush()
+        sys.stderr.buffer.write(emulator.stderr())
+        if final.status == Status.PANICKED:
+            typer.echo(
+                f"flexemu: program panicked (code {final.exit_code}) at step {final.step}",
+                err=True,
+            )
+        elif final.status == Status.RUNNING:
+            typer.echo(f"flexemu: stopped after {final.step} steps", err=True)
+    raise typer.Exit(final.exit_code if final.status == Status.EXITED else 1)
 
 
 StepOption = Annotated[int, typer.Option("--step", min=0, help="Step number (0 = initial state).")]
@@ -166,13 +168,7 @@ def check(
     ] = False,
 ) -> None:
     """Check a step proof from the proof alone: exit 0 if valid, 1 if not, 2 if unreadable."""
-    try:
-        data = json.loads(proof_file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{proof_file}: not JSON ({error.msg} at line {error.lineno})") from None
-    except UnicodeDecodeError:
-        raise ValueError(f"{proof_file}: not a text file") from None
-    claim = StepProof.from_json(data)
+    claim = StepProof.from_json(read_json(proof_file))
     if onchain:
         # Imported here: the EVM stack is heavy and only on-chain commands need it.
         from arbitration.chain.connect import open_chain

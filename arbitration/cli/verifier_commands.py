@@ -19,8 +19,9 @@ from arbitration.cli.app import (
 )
 from arbitration.cli.emulator_commands import emulator_for, progress_bar
 from flexemu.emulator import Emulator
-from flexemu.files import write_atomic
+from flexemu.files import read_json, write_atomic
 from flexemu.proof import StepProof, prove
+from flexemu.state import State, Status
 from flexemu.vectors import (
     INDEX_FORMAT,
     Seen,
@@ -31,13 +32,13 @@ from flexemu.vectors import (
     forgery_source,
     invalid_json,
     invalid_path,
+    listed_files,
     scan,
     vector_json,
     vector_path,
 )
 
-#: Steps the reference stepper classifies by default (the trace's cap is another number:
-#: `arbitration.agents.strategy.DEFAULT_MAX_STEPS`).
+#: Steps the reference stepper classifies by default (the trace's cap is `--max-steps`).
 DEFAULT_CLASSIFIED_STEPS = 2_000_000
 
 
@@ -52,23 +53,32 @@ def vectors(
     per_class: Annotated[
         int, typer.Option("--per-class", min=1, help="Vectors kept per class (the first K).")
     ] = 3,
-    max_steps: Annotated[
+    classify_steps: Annotated[
         int,
         typer.Option(
-            "--max-steps",
+            "--classify-steps",
             min=1,
             help="Classify the first M steps with the reference stepper. The step that ends "
             "the program and its fixed point are always included.",
         ),
     ] = DEFAULT_CLASSIFIED_STEPS,
+    max_steps: Annotated[
+        int | None,
+        typer.Option(
+            "--max-steps",
+            min=1,
+            help="End the trace after this many steps if the program has not ended by then "
+            "(as `run --max-steps`); default: run to the end.",
+        ),
+    ] = None,
     stdin: StdinOption = None,
 ) -> None:
     """Write step test vectors of PROGRAM: the first K steps of every kind, plus forgeries."""
     stale = _previous_files(out)
     emulator = emulator_for(program, args, stdin)
     with progress_bar("running", None) as progress:
-        final = emulator.run(progress=progress)
-    kept = _classify(emulator, final.step, max_steps, per_class)
+        final = emulator.run(max_steps=max_steps, progress=progress)
+    kept = _classify(emulator, final, classify_steps, per_class)
     proven: list[tuple[Seen, StepProof]] = []
     with progress_bar("proving", len(kept)) as progress:
         for done, seen in enumerate(kept, 1):
@@ -76,7 +86,7 @@ def vectors(
             if progress is not None:
                 progress(done)
     files = _write_vectors(out, proven)
-    index = _index(emulator, min(max_steps, final.step), per_class, proven, files)
+    index = _index(emulator, final, min(classify_steps, final.step), per_class, proven, files)
     write_atomic(out / "index.json", dumps(index))
     for name in stale - {entry["file"] for entry in index["vectors"] + index["invalid"]}:
         (out / name).unlink(missing_ok=True)
@@ -94,7 +104,8 @@ def _previous_files(out: Path) -> set[str]:
     """Files an earlier run listed in `out/index.json`, to remove those not written again.
 
     A non-empty directory without such an index is someone else's: refuse it, rather
-    than mixing vectors into it.
+    than mixing vectors into it. Only names this command writes are accepted from the
+    index (`listed_files`), so a hostile index cannot make it delete anything else.
     """
     if not out.exists():
         return set()
@@ -105,26 +116,17 @@ def _previous_files(out: Path) -> set[str]:
         if any(out.iterdir()):
             raise ValueError(f"{out}: not empty and holds no vector index; use a new directory")
         return set()
-    try:
-        index = json.loads(index_file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ValueError(f"{index_file}: not a vector index") from None
-    if not isinstance(index, dict) or index.get("format") != INDEX_FORMAT:
-        raise ValueError(f"{index_file}: not a vector index ({INDEX_FORMAT})")
-    return {entry["file"] for entry in index.get("vectors", []) + index.get("invalid", [])}
+    return listed_files(read_json(index_file), str(index_file))
 
 
-def _classify(emulator: Emulator, end: int, max_steps: int, per_class: int) -> list[Seen]:
-    """Scan the first steps with the reference; add the trace's last step and fixed point.
-
-    `end` is the final step of a program that ended. Past `max_steps` the scan does not
-    reach the exit, so its step and the terminal fixed point are classified from their
-    proofs instead.
-    """
+def _classify(emulator: Emulator, final: State, limit: int, per_class: int) -> list[Seen]:
+    """Scan the first `limit` steps with the reference; add the trace's last step and fixed
+    point when the program ended past them (they are classified from their proofs)."""
     machine = emulator.machine_at(0)
-    with progress_bar("classifying", min(max_steps, end)) as progress:
-        seen = list(scan(machine, max_steps, progress))
-    if end > max_steps:
+    end = final.step
+    with progress_bar("classifying", min(limit, end)) as progress:
+        seen = list(scan(machine, min(limit, end), progress))
+    if end > limit and final.status != Status.RUNNING:
         for step in (end - 1, end):
             cls, instruction = classify_proof(prove(emulator, step))
             seen.append(Seen(step, cls, instruction))
@@ -154,14 +156,13 @@ def _write_vectors(out: Path, proven: list[tuple[Seen, StepProof]]) -> dict[str,
 
 def _index(
     emulator: Emulator,
+    final: State,
     scanned: int,
     per_class: int,
     proven: list[tuple[Seen, StepProof]],
     files: dict[str, str],
 ) -> dict[str, Any]:
     """index.json: how the vectors were made and where each one is."""
-    final = emulator.final
-    assert final is not None  # run() without a limit ends in a terminal state
     classes: dict[str, int] = {}
     for seen, _ in proven:
         classes[seen.cls] = classes.get(seen.cls, 0) + 1

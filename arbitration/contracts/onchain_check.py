@@ -14,7 +14,8 @@ from arbitration.chain.base import Chain
 from arbitration.chain.errors import ChainError
 from arbitration.contracts.deploy import deploy_verifier
 from flexemu.errors import ProofError
-from flexemu.proof import StepProof
+from flexemu.proof import StepProof, check_step_number
+from flexemu.state import State
 
 
 def chain_description(chain: Chain) -> str:
@@ -37,6 +38,7 @@ def check_on_chain(claim: StepProof, chain: Chain) -> dict[str, Any]:
         post = verifier.step_from(claim.pre_state_hash, claim.witness, claim.proof)
     except ChainError as error:
         raise ProofError(str(error)) from None
+    check_step_number(claim, State.from_witness(claim.witness))  # the verifier accepted it
     if post != claim.post_state_hash:
         raise ProofError(
             f"post-state mismatch: the verifier yields 0x{post.hex()}, "

@@ -28,6 +28,12 @@ REASONS = ("step", "timeout", "unchallenged")
 
 DEFAULT_CLOCK_SECONDS = 3600
 DEFAULT_BOND_WEI = 10**18
+#: The game contract keeps clocks as uint64 seconds.
+MAX_CLOCK_SECONDS = 2**64 - 1
+#: What each account of the in-process chain is funded with (`InProcessChain.fresh`:
+#: 1,000,000 ether). The bond leaves 1 ether of it for the gas of the game's moves.
+FUNDED_WEI = 10**24
+MAX_BOND_WEI = FUNDED_WEI - 10**18
 
 
 @dataclass(frozen=True)
@@ -74,9 +80,29 @@ class ScenarioError(FlexEmuError, ValueError):
 # --- reading YAML ------------------------------------------------------------------------
 
 
+#: Nesting a scenario can need (it uses three levels). PyYAML composes nodes recursively,
+#: so deeper input is refused before it can exhaust Python's stack.
+MAX_YAML_DEPTH = 64
+
+
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that rejects duplicate keys: PyYAML keeps the last one silently, which
-    would let a typo'd second `proposer:` block override the first without a word."""
+    would let a typo'd second `proposer:` block override the first without a word. It
+    also refuses nesting deeper than MAX_YAML_DEPTH."""
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested deeper than {MAX_YAML_DEPTH} levels", mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
@@ -163,11 +189,16 @@ class _Checker:
             self.fail(where, "expected a non-empty string")
         return value
 
-    def natural(self, value: Any, where: str, minimum: int = 0) -> int:
+    def natural(
+        self, value: Any, where: str, minimum: int = 0, maximum: tuple[int, str] | None = None
+    ) -> int:
+        """A whole number >= `minimum` and, if given, <= maximum[0] (maximum[1] says why)."""
         # bool is an int in Python; YAML's `yes` must not become 1 step.
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
             kind = "a non-negative integer" if minimum == 0 else f"an integer >= {minimum}"
             self.fail(where, f"expected {kind}, got {_describe(value)}")
+        if maximum is not None and value > maximum[0]:
+            self.fail(where, f"expected at most {maximum[0]} ({maximum[1]}), got {value}")
         return value
 
     def choice(self, value: Any, where: str, choices: tuple[str, ...]) -> str:
@@ -231,9 +262,16 @@ def _game(check: _Checker, raw: Any) -> GameSettings:
     data = check.mapping(raw, "game", (), ("clock_seconds", "bond_wei"))
     return GameSettings(
         clock_seconds=check.natural(
-            data.get("clock_seconds", DEFAULT_CLOCK_SECONDS), "game.clock_seconds", minimum=1
+            data.get("clock_seconds", DEFAULT_CLOCK_SECONDS),
+            "game.clock_seconds",
+            minimum=1,
+            maximum=(MAX_CLOCK_SECONDS, "the game keeps clocks as uint64 seconds"),
         ),
-        bond_wei=check.natural(data.get("bond_wei", DEFAULT_BOND_WEI), "game.bond_wei"),
+        bond_wei=check.natural(
+            data.get("bond_wei", DEFAULT_BOND_WEI),
+            "game.bond_wei",
+            maximum=(MAX_BOND_WEI, "a party's funded balance, less 1 ether for gas"),
+        ),
     )
 
 

@@ -6,9 +6,14 @@
  *   $v0 = syscall number, $a0..$a3 = arguments,
  *   result in $v0, $a3 != 0 means $v0 holds a positive errno.
  * Only integer instructions are used (build with -msoft-float).
+ * RISC-V builds take _start and sys3 from freestanding_riscv.h instead.
  */
 #ifndef FLEXEMU_FREESTANDING_H
 #define FLEXEMU_FREESTANDING_H
+
+#if defined(__riscv)
+#include "freestanding_riscv.h"
+#else
 
 #define SYS_exit       4001
 #define SYS_write      4004
@@ -51,6 +56,8 @@ static inline long sys3(long n, long a, long b, long c)
                        "$14", "$15", "$24", "$25", "hi", "lo", "memory");
     return a3 ? -v0 : v0;
 }
+
+#endif /* __riscv */
 
 static inline long sys_write(int fd, const void *buf, unsigned long len)
 {

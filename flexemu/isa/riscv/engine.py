@@ -32,7 +32,6 @@ from unicorn import (
     UC_ARCH_RISCV,
     UC_ERR_FETCH_PROT,
     UC_ERR_FETCH_UNMAPPED,
-    UC_ERR_WRITE_PROT,
     UC_HOOK_INTR,
     UC_HOOK_MEM_FETCH_PROT,
     UC_HOOK_MEM_FETCH_UNMAPPED,
@@ -119,7 +118,7 @@ class RiscvEngine:
         self._sync_exits()
         self.counter = StepCounter(self.uc)
         self._interrupt: int | None = None
-        self._fault_address = self._fault_size = 0
+        self._fault_address = 0
         self.uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED, self._on_unmapped)
         self.uc.hook_add(
             UC_HOOK_MEM_FETCH_UNMAPPED | UC_HOOK_MEM_FETCH_PROT | UC_HOOK_MEM_WRITE_PROT,
@@ -149,7 +148,7 @@ class RiscvEngine:
         self, uc: Uc, access: int, address: int, size: int, value: int, _: object
     ) -> bool:
         """A fetch from a data page or a store to a code page: handled after the run stops."""
-        self._fault_address, self._fault_size = address, size
+        self._fault_address = address
         return False  # page modes cannot change inside this hook (unicorn crashes)
 
     def _scan(self, number: int) -> None:
@@ -253,12 +252,9 @@ class RiscvEngine:
             # its effects, if any, are replayed by the reference from the state before it.
             self._pull(counter.last_address)
             state.step = base + hooked - 1
-            if error == UC_ERR_WRITE_PROT:  # a store to a code page: it becomes data, then runs
-                first, last = self._fault_address, self._fault_address + self._fault_size - 1
-                for page in range(first >> PAGE_SHIFT, (last >> PAGE_SHIFT) + 1):
-                    self.make_writable(page)
-                self._push()
-            elif hooked <= limit:
+            if hooked <= limit:
+                # ecall, an exception, or a store to a code page: the reference's store turns
+                # the page into data (it cannot become data while it runs in unicorn).
                 self.reference_step()
             return
         # Stopped at an exit: a flagged instruction, not executed.

@@ -86,4 +86,4 @@ def program_names() -> list[str]:
 
 
 def manifest(name: str) -> dict:
-    return json.loads((RISCV_TESTS / "src" / f"{name}.cases.json").read_text())
+    return json.loads((RISCV_TESTS / "cases" / f"{name}.cases.json").read_text())

@@ -17,16 +17,18 @@ from flexemu.isa.riscv.bits import bit, field, sext
 SP = 2
 RA = 1
 
+# Encoders of the 32-bit formats (also used by tests to build instructions).
 
-def _i(opcode: int, funct3: int, rd: int, rs1: int, imm: int) -> int:
+
+def i_type(opcode: int, funct3: int, rd: int, rs1: int, imm: int) -> int:
     return ((imm & 0xFFF) << 20) | (rs1 << 15) | (funct3 << 12) | (rd << 7) | opcode
 
 
-def _r(opcode: int, funct3: int, funct7: int, rd: int, rs1: int, rs2: int) -> int:
+def r_type(opcode: int, funct3: int, funct7: int, rd: int, rs1: int, rs2: int) -> int:
     return (funct7 << 25) | (rs2 << 20) | (rs1 << 15) | (funct3 << 12) | (rd << 7) | opcode
 
 
-def _s(opcode: int, funct3: int, rs1: int, rs2: int, imm: int) -> int:
+def s_type(opcode: int, funct3: int, rs1: int, rs2: int, imm: int) -> int:
     return (
         (field(imm, 11, 5) << 25)
         | (rs2 << 20)
@@ -37,7 +39,7 @@ def _s(opcode: int, funct3: int, rs1: int, rs2: int, imm: int) -> int:
     )
 
 
-def _b(funct3: int, rs1: int, rs2: int, imm: int) -> int:
+def b_type(funct3: int, rs1: int, rs2: int, imm: int) -> int:
     return (
         (bit(imm, 12) << 31)
         | (field(imm, 10, 5) << 25)
@@ -50,7 +52,7 @@ def _b(funct3: int, rs1: int, rs2: int, imm: int) -> int:
     )
 
 
-def _j(rd: int, imm: int) -> int:
+def j_type(rd: int, imm: int) -> int:
     return (
         (bit(imm, 20) << 31)
         | (field(imm, 10, 1) << 21)
@@ -61,7 +63,7 @@ def _j(rd: int, imm: int) -> int:
     )
 
 
-def _u(opcode: int, rd: int, imm: int) -> int:
+def u_type(opcode: int, rd: int, imm: int) -> int:
     return (imm & 0xFFFFF000) | (rd << 7) | opcode
 
 
@@ -163,7 +165,7 @@ def _quadrant0(half: int, funct3: int, xlen: int) -> tuple[str, int] | None:
         )
         if nzuimm == 0:
             return None
-        return "c.addi4spn", _i(OP_IMM, 0, rd, SP, nzuimm)
+        return "c.addi4spn", i_type(OP_IMM, 0, rd, SP, nzuimm)
     forms = {
         1: ("c.fld", LOAD_FP, 3, _cl_double),
         2: ("c.lw", LOAD, 2, _cl_word),
@@ -176,22 +178,22 @@ def _quadrant0(half: int, funct3: int, xlen: int) -> tuple[str, int] | None:
         return None
     name, opcode, width, offset = forms[funct3]
     if opcode in (LOAD, LOAD_FP):
-        return name, _i(opcode, width, rd, rs1, offset(half))
-    return name, _s(opcode, width, rs1, rd, offset(half))
+        return name, i_type(opcode, width, rd, rs1, offset(half))
+    return name, s_type(opcode, width, rs1, rd, offset(half))
 
 
 def _quadrant1(half: int, funct3: int, xlen: int) -> tuple[str, int] | None:
     rd = field(half, 11, 7)
     if funct3 == 0:
-        return ("c.nop" if rd == 0 else "c.addi"), _i(OP_IMM, 0, rd, rd, _imm6(half))
+        return ("c.nop" if rd == 0 else "c.addi"), i_type(OP_IMM, 0, rd, rd, _imm6(half))
     if funct3 == 1:
         if xlen == 32:
-            return "c.jal", _j(RA, _cj(half))
+            return "c.jal", j_type(RA, _cj(half))
         if rd == 0:
             return None
-        return "c.addiw", _i(OP_IMM_32, 0, rd, rd, _imm6(half))
+        return "c.addiw", i_type(OP_IMM_32, 0, rd, rd, _imm6(half))
     if funct3 == 2:
-        return "c.li", _i(OP_IMM, 0, rd, 0, _imm6(half))
+        return "c.li", i_type(OP_IMM, 0, rd, 0, _imm6(half))
     if funct3 == 3:
         if rd == SP:
             nzimm = sext(
@@ -204,16 +206,16 @@ def _quadrant1(half: int, funct3: int, xlen: int) -> tuple[str, int] | None:
             )
             if nzimm == 0:
                 return None
-            return "c.addi16sp", _i(OP_IMM, 0, SP, SP, nzimm)
+            return "c.addi16sp", i_type(OP_IMM, 0, SP, SP, nzimm)
         if _imm6(half) == 0:
             return None
-        return "c.lui", _u(LUI, rd, _imm6(half) << 12)
+        return "c.lui", u_type(LUI, rd, _imm6(half) << 12)
     if funct3 == 4:
         return _misc_alu(half, xlen)
     if funct3 == 5:
-        return "c.j", _j(0, _cj(half))
+        return "c.j", j_type(0, _cj(half))
     rs1 = _prime(half, 7)
-    return ("c.beqz" if funct3 == 6 else "c.bnez"), _b(funct3 - 6, rs1, 0, _cb(half))
+    return ("c.beqz" if funct3 == 6 else "c.bnez"), b_type(funct3 - 6, rs1, 0, _cb(half))
 
 
 def _misc_alu(half: int, xlen: int) -> tuple[str, int] | None:
@@ -224,10 +226,10 @@ def _misc_alu(half: int, xlen: int) -> tuple[str, int] | None:
         if xlen == 32 and shamt >= 32:
             return None
         funct6 = 0x10 if kind == 1 else 0  # srai sets bit 30
-        word = _i(OP_IMM, 5, rd, rd, (funct6 << 6) | shamt)
+        word = i_type(OP_IMM, 5, rd, rd, (funct6 << 6) | shamt)
         return ("c.srai" if kind == 1 else "c.srli"), word
     if kind == 2:
-        return "c.andi", _i(OP_IMM, 7, rd, rd, _imm6(half))
+        return "c.andi", i_type(OP_IMM, 7, rd, rd, _imm6(half))
     rs2 = _prime(half, 2)
     op = field(half, 6, 5)
     if not bit(half, 12):
@@ -237,11 +239,11 @@ def _misc_alu(half: int, xlen: int) -> tuple[str, int] | None:
             ("c.or", 6, 0),
             ("c.and", 7, 0),
         )[op]
-        return name, _r(OP, funct3, funct7, rd, rd, rs2)
+        return name, r_type(OP, funct3, funct7, rd, rd, rs2)
     if xlen == 32 or op >= 2:
         return None
     name, funct7 = (("c.subw", 0x20), ("c.addw", 0))[op]
-    return name, _r(OP_32, 0, funct7, rd, rd, rs2)
+    return name, r_type(OP_32, 0, funct7, rd, rd, rs2)
 
 
 def _quadrant2(half: int, funct3: int, xlen: int) -> tuple[str, int] | None:
@@ -251,33 +253,33 @@ def _quadrant2(half: int, funct3: int, xlen: int) -> tuple[str, int] | None:
         shamt = _shamt(half)
         if xlen == 32 and shamt >= 32:
             return None
-        return "c.slli", _i(OP_IMM, 1, rd, rd, shamt)
+        return "c.slli", i_type(OP_IMM, 1, rd, rd, shamt)
     if funct3 == 1:
-        return "c.fldsp", _i(LOAD_FP, 3, rd, SP, _ldsp(half))
+        return "c.fldsp", i_type(LOAD_FP, 3, rd, SP, _ldsp(half))
     if funct3 == 2:
-        return None if rd == 0 else ("c.lwsp", _i(LOAD, 2, rd, SP, _lwsp(half)))
+        return None if rd == 0 else ("c.lwsp", i_type(LOAD, 2, rd, SP, _lwsp(half)))
     if funct3 == 3:
         if xlen == 32:
-            return "c.flwsp", _i(LOAD_FP, 2, rd, SP, _lwsp(half))
-        return None if rd == 0 else ("c.ldsp", _i(LOAD, 3, rd, SP, _ldsp(half)))
+            return "c.flwsp", i_type(LOAD_FP, 2, rd, SP, _lwsp(half))
+        return None if rd == 0 else ("c.ldsp", i_type(LOAD, 3, rd, SP, _ldsp(half)))
     if funct3 == 4:
         return _jump_move_add(half, rd, rs2)
     if funct3 == 5:
-        return "c.fsdsp", _s(STORE_FP, 3, SP, rs2, _sdsp(half))
+        return "c.fsdsp", s_type(STORE_FP, 3, SP, rs2, _sdsp(half))
     if funct3 == 6:
-        return "c.swsp", _s(STORE, 2, SP, rs2, _swsp(half))
+        return "c.swsp", s_type(STORE, 2, SP, rs2, _swsp(half))
     if xlen == 32:
-        return "c.fswsp", _s(STORE_FP, 2, SP, rs2, _swsp(half))
-    return "c.sdsp", _s(STORE, 3, SP, rs2, _sdsp(half))
+        return "c.fswsp", s_type(STORE_FP, 2, SP, rs2, _swsp(half))
+    return "c.sdsp", s_type(STORE, 3, SP, rs2, _sdsp(half))
 
 
 def _jump_move_add(half: int, rd: int, rs2: int) -> tuple[str, int] | None:
     if not bit(half, 12):
         if rs2 == 0:
-            return None if rd == 0 else ("c.jr", _i(JALR, 0, 0, rd, 0))
-        return "c.mv", _r(OP, 0, 0, rd, 0, rs2)
+            return None if rd == 0 else ("c.jr", i_type(JALR, 0, 0, rd, 0))
+        return "c.mv", r_type(OP, 0, 0, rd, 0, rs2)
     if rs2 == 0:
         if rd == 0:
             return "c.ebreak", 0x00100073
-        return "c.jalr", _i(JALR, 0, RA, rd, 0)
-    return "c.add", _r(OP, 0, 0, rd, rd, rs2)
+        return "c.jalr", i_type(JALR, 0, RA, rd, 0)
+    return "c.add", r_type(OP, 0, 0, rd, rd, rs2)

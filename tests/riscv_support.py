@@ -14,10 +14,11 @@ from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
 
+from flexemu.isa.riscv.proof import check_step, prove_step
 from flexemu.isa.riscv.state import RiscvState
 from flexemu.isa.riscv.step import step
 from flexemu.memory import Memory
-from flexemu.mips.io import FullIO, ProofIO
+from flexemu.mips.io import FullIO
 from flexemu.state import Status
 
 RISCV_TESTS = Path(__file__).parent / "riscv"
@@ -66,19 +67,11 @@ def prove_and_check(machine: Machine) -> tuple[RiscvState, RiscvState, bytes]:
     """One step in both modes from the machine's state; advances the machine.
 
     Returns (full-mode post-state, proof-mode post-state, the proof)."""
-    state = machine.state
-    state.mem_root = machine.memory.root()
-    pre = state.copy()
-    recorder = FullIO(machine.memory, machine.input_memory, record=True)
-    step(state, recorder)
-    state.mem_root = machine.memory.root()
-    proof = b"".join(recorder.proofs)
-    checked = RiscvState.from_witness(pre.witness())
-    checker = ProofIO(checked.mem_root, checked.input_root, proof)
-    step(checked, checker)
-    checker.finish()
-    checked.mem_root = checker.mem_root
-    return state.copy(), checked, proof
+    pre_witness = machine.state.copy()
+    pre_witness.mem_root = machine.memory.root()
+    proof = prove_step(machine.state, machine.memory, machine.input_memory)
+    checked = check_step(pre_witness.witness(), proof)
+    return machine.state.copy(), checked, proof
 
 
 def program_names() -> list[str]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from flexemu.errors import ProofError, WitnessError
 from flexemu.isa.riscv import state as layout
 from flexemu.isa.riscv.compressed import i_type
+from flexemu.isa.riscv.decode import ENCODINGS
 from flexemu.isa.riscv.proof import check_step, prove_step
 from flexemu.isa.riscv.state import RiscvState, state_hash
 from flexemu.memory import Memory
@@ -106,3 +109,18 @@ def test_x0_and_fcsr_must_be_canonical() -> None:
     state = RiscvState(xlen=64, fcsr=0x100)
     with pytest.raises(WitnessError, match="fcsr"):
         RiscvState.from_witness(state.witness())
+
+
+def test_the_spec_lists_exactly_the_decode_table() -> None:
+    """docs/riscv.md section 6.2 is the table the step decodes with, row for row."""
+    doc = (Path(__file__).parent.parent / "docs" / "riscv.md").read_text()
+    rows = []
+    for line in doc.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 5 and cells[1].startswith("0x") and cells[2].startswith("0x"):
+            rows.append((cells[0], int(cells[1], 16), int(cells[2], 16), cells[3], cells[4]))
+    expected = [
+        (e.name, e.mask, e.match, e.format.value, "both" if len(e.xlens) == 2 else str(e.xlens[0]))
+        for e in ENCODINGS
+    ]
+    assert rows == expected

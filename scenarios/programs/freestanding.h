@@ -59,10 +59,12 @@ static inline long sys3(long n, long a, long b, long c)
 
 #endif /* __riscv */
 
+#ifndef FLEXEMU_HAVE_SYS_WRITE
 static inline long sys_write(int fd, const void *buf, unsigned long len)
 {
     return sys3(SYS_write, fd, (long)buf, (long)len);
 }
+#endif
 
 static inline __attribute__((noreturn)) void sys_exit_group(int code)
 {

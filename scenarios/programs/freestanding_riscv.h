@@ -48,4 +48,23 @@ static inline long sys3(long n, long a, long b, long c)
     return a0;
 }
 
+/*
+ * write(2) may return a short count (flexEmu writes at most one 32-byte memory
+ * leaf per step), so keep writing the rest, as libc does. The MIPS programs
+ * predate this and use the single-call sys_write of freestanding.h.
+ */
+#define FLEXEMU_HAVE_SYS_WRITE
+static inline long sys_write(int fd, const void *buf, unsigned long len)
+{
+    const char *p = (const char *)buf;
+    unsigned long done = 0;
+    while (done < len) {
+        long n = sys3(SYS_write, fd, (long)(p + done), (long)(len - done));
+        if (n <= 0)
+            return done ? (long)done : n;
+        done += (unsigned long)n;
+    }
+    return (long)done;
+}
+
 #endif

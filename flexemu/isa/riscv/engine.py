@@ -51,6 +51,7 @@ from unicorn import riscv_const as rc
 from flexemu.isa.riscv.io import ADDRESS_LIMIT
 from flexemu.isa.riscv.scan import flagged_offsets
 from flexemu.isa.riscv.state import RiscvState
+from flexemu.isa.riscv.step import step as reference_step
 from flexemu.memory import Memory
 from flexemu.merkle import LEAF_BYTES, PAGE_BYTES, PAGE_SHIFT
 from flexemu.native.step_counter import StepCounter
@@ -98,7 +99,11 @@ class RiscvEngine:
     """One unicorn instance holding a RISC-V machine state at a known step."""
 
     def __init__(
-        self, state: RiscvState, pages: Mapping[int, bytes], input_memory: Memory, step: Step
+        self,
+        state: RiscvState,
+        pages: Mapping[int, bytes],
+        input_memory: Memory,
+        step: Step = reference_step,
     ) -> None:
         self.state = state.copy()
         self.xlen = state.xlen

@@ -262,10 +262,11 @@ class RiscvEngine:
                 # the page into data (it cannot become data while it runs in unicorn).
                 self.reference_step()
             return
-        # Stopped at an exit: a flagged instruction, not executed.
+        # Stopped at an exit: a flagged instruction, not executed; take it if the limit allows.
         self._pull(self.uc.reg_read(rc.UC_RISCV_REG_PC))
         state.step = base + hooked
-        self.reference_step()
+        if hooked < limit:
+            self.reference_step()
 
     def _on_interrupt(self, uc: Uc, number: int, _: object) -> None:
         self._interrupt = number

@@ -72,7 +72,7 @@ def lockstep(state: RiscvState, memory: Memory, input_memory: Memory, steps: int
 @pytest.mark.parametrize("name", SMALL)
 def test_every_step_of_the_small_guests(name):
     image = image_of(name)
-    engine, reference, io = lockstep(image.state, image.memory, image.input_memory, 10**6, name)
+    _, reference, io = lockstep(image.state, image.memory, image.input_memory, 10**6, name)
     record = expected(name)
     assert reference.status != Status.RUNNING
     stdout = b"".join(data for fd, data in io.output if fd == 1).decode()

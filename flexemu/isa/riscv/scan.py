@@ -1,20 +1,27 @@
-"""Which RISC-V instructions unicorn may run on its own: a whitelist, checked per code page.
+"""Which RISC-V instructions unicorn may run on its own, checked per code page.
 
 Unicorn runs some encodings differently from the reference (docs/riscv.md,
-"Fast engine"): counter CSRs read the host clock, compressed FP loads and
-stores are silent no-ops while mstatus.FS is off, fmv.w.x does not NaN-box,
-FP arithmetic would run instead of panicking, the LR/SC reservation is hidden
-CPU state whose success rule (address *and* unchanged value) differs from the
-witness's, and reserved or HINT encodings may be accepted. So the engine
-stops unicorn *before* every instruction that is not on this whitelist and
-hands it to the reference stepper. The whitelist is deliberately narrow: a
-wrongly flagged instruction only costs one reference step, a wrongly
-whitelisted one is a consensus bug.
+section 11): counter CSRs read the host clock, compressed FP loads and stores
+are silent no-ops while mstatus.FS is off, fmv.w.x does not NaN-box, FP
+arithmetic would run instead of panicking, the LR/SC reservation is hidden CPU
+state whose success rule (address *and* unchanged value) differs from the
+witness's, and some reserved encodings run. Every encoding is in one of three
+classes:
+
+- native: on the whitelist below; unicorn runs it exactly as the reference;
+- traps: unicorn raises illegal instruction (or stops on ebreak) by itself, and
+  the engine hands the instruction to the reference then;
+- flagged: everything else; the engine stops unicorn *before* it (an exit).
+
+The whitelist is deliberately narrow: a wrongly flagged instruction only costs
+one reference step, a wrongly whitelisted one is a consensus bug. The classes
+are checked against unicorn and the reference by tests/test_riscv_whitelist.py.
 
 Instruction boundaries are not known when a page is scanned (compressed
 instructions mix 2- and 4-byte lengths), so every 2-byte parcel is classified
 as if an instruction started there. An address inside another instruction is
-never reached as a pc, so flagging it costs nothing.
+never reached as a pc, so flagging it is harmless; it only costs time, since
+every unicorn run pays about 0.06 us per exit (hence the "traps" class).
 """
 
 from __future__ import annotations
@@ -68,6 +75,18 @@ def native_word(word: int, xlen: int) -> bool:
     return word == ECALL  # SYSTEM: ecall arrives as interrupt 8; everything else is flagged
 
 
+# Major opcodes on which unicorn (RV64GC / RV32GC) executes encodings outside the whitelist;
+# on every other opcode a non-whitelisted word raises illegal instruction by itself.
+_EXECUTES_OFF_WHITELIST = frozenset({AMO, MISC_MEM, SYSTEM, 0x43, 0x47, 0x4B, 0x4F, 0x53})
+EBREAK = 0x00100073
+
+
+def traps_word(word: int, xlen: int) -> bool:
+    """Whether unicorn itself stops on the non-whitelisted 32-bit `word` (illegal
+    instruction, or ebreak), so that it needs no exit."""
+    return word == EBREAK or (word & 0x7F) not in _EXECUTES_OFF_WHITELIST
+
+
 def _shift_ok(word: int, funct3: int, width: int) -> bool:
     """slli/srli/srai (or their W forms with width 32) with a shift amount below `width`."""
     high = word >> 26 if width == 64 else word >> 25  # the bits above the shift amount
@@ -79,7 +98,7 @@ def _shift_ok(word: int, funct3: int, width: int) -> bool:
 def native_parcel(parcel: int, xlen: int) -> bool:
     """Whether unicorn runs the compressed instruction `parcel` exactly as the reference.
 
-    Reserved encodings and HINTs are flagged: the reference decides them.
+    HINTs run as their expansions in both (docs/riscv.md 6.3), so they are native.
     """
     quadrant, funct3 = parcel & 3, parcel >> 13
     bit12, rd, rs2 = (parcel >> 12) & 1, (parcel >> 7) & 0x1F, (parcel >> 2) & 0x1F
@@ -89,59 +108,72 @@ def native_parcel(parcel: int, xlen: int) -> bool:
         if funct3 == 0:  # c.addi4spn, nzuimm != 0
             return (parcel >> 5) & 0xFF != 0
         # c.fld c.lw c.ld/(c.flw) - c.fsd c.sw c.sd/c.fsw; funct3 4 is reserved
-        return funct3 in (1, 2, 5, 6) or (funct3 == 3 and rv64) or funct3 == 7
+        return funct3 in (1, 2, 5, 6, 7) or (funct3 == 3 and rv64)
     if quadrant == 1:
-        if funct3 == 0:  # c.nop, or c.addi with rd != 0 and imm != 0 (the rest are HINTs)
-            return (rd == 0) == imm6_zero
+        if funct3 in (0, 2, 5, 6, 7):  # c.addi/c.nop c.li c.j c.beqz c.bnez
+            return True
         if funct3 == 1:  # c.addiw (rd != 0) on RV64, c.jal on RV32
-            return rd != 0 if rv64 else True
-        if funct3 == 2:  # c.li
-            return rd != 0
-        if funct3 == 3:  # c.addi16sp / c.lui, nonzero immediate, rd != 0
-            return rd != 0 and not imm6_zero
-        if funct3 == 4:
-            return _misc_alu_ok(parcel, xlen)
-        return True  # c.j c.beqz c.bnez
+            return rd != 0 or not rv64
+        if funct3 == 3:  # c.addi16sp / c.lui with a nonzero immediate
+            return not imm6_zero
+        return _misc_alu_ok(parcel, xlen)
     if quadrant == 2:
-        if funct3 == 0:  # c.slli, rd != 0, shamt != 0, shamt < XLEN
-            return rd != 0 and not imm6_zero and (rv64 or bit12 == 0)
-        if funct3 in (1, 5, 6) or (funct3 == 7):  # c.fldsp c.fsdsp c.swsp c.sdsp/c.fswsp
+        if funct3 == 0:  # c.slli, shamt < XLEN
+            return rv64 or bit12 == 0
+        if funct3 in (1, 5, 6, 7):  # c.fldsp c.fsdsp c.swsp c.sdsp/c.fswsp
             return True
         if funct3 == 2:  # c.lwsp
             return rd != 0
         if funct3 == 3:  # c.ldsp on RV64 (c.flwsp on RV32 is flagged)
             return rv64 and rd != 0
         # funct3 == 4: c.jr c.mv c.ebreak c.jalr c.add
-        if rs2 == 0:
-            return rd != 0  # c.jr / c.jalr (rs1 = 0: reserved / c.ebreak)
-        return rd != 0  # c.mv / c.add (rd = 0: HINT)
+        return rd != 0 or rs2 != 0  # not c.jr x0 (reserved), not c.ebreak
+    return False
+
+
+def traps_parcel(parcel: int, xlen: int) -> bool:
+    """Whether unicorn itself stops on the compressed `parcel` (illegal instruction, or
+    ebreak): reserved encodings that need no exit, since the trap hands them over."""
+    quadrant, funct3 = parcel & 3, parcel >> 13
+    bit12, rd, rs2 = (parcel >> 12) & 1, (parcel >> 7) & 0x1F, (parcel >> 2) & 0x1F
+    imm6_zero = bit12 == 0 and rs2 == 0
+    rv64 = xlen == 64
+    if quadrant == 0:
+        return funct3 == 0 and (parcel >> 5) & 0xFF == 0  # c.addi4spn 0 (the zero parcel)
+    if quadrant == 1:
+        return (funct3 == 1 and rv64 and rd == 0) or (funct3 == 3 and imm6_zero)
+    if quadrant == 2:
+        if funct3 == 2 or (funct3 == 3 and rv64):  # c.lwsp / c.ldsp to x0
+            return rd == 0
+        return funct3 == 4 and rs2 == 0 and rd == 0  # c.jr x0, c.ebreak
     return False
 
 
 def _misc_alu_ok(parcel: int, xlen: int) -> bool:
-    """c.srli c.srai c.andi c.sub c.xor c.or c.and c.subw c.addw."""
+    """c.srli c.srai (shamt < XLEN) c.andi c.sub c.xor c.or c.and c.subw c.addw."""
     bit12, kind = (parcel >> 12) & 1, (parcel >> 10) & 3
-    if kind in (0, 1):  # c.srli / c.srai: shamt != 0 and < XLEN
-        shamt_low = (parcel >> 2) & 0x1F
-        return (bit12 or shamt_low) != 0 and (xlen == 64 or bit12 == 0)
-    if kind == 2:  # c.andi
+    if kind in (0, 1):
+        return xlen == 64 or bit12 == 0
+    if kind == 2:
         return True
     funct2 = (parcel >> 5) & 3
     return bit12 == 0 or (xlen == 64 and funct2 in (0, 1))
 
 
-def native(parcel: int, next_parcel: Callable[[], int], xlen: int) -> bool:
-    """Whether the instruction starting with `parcel` runs natively; `next_parcel` is read
-    only for a 32-bit instruction. 48-bit and longer encodings are flagged."""
+def flagged(parcel: int, next_parcel: Callable[[], int], xlen: int) -> bool:
+    """Whether unicorn must be stopped before the instruction starting with `parcel`: it is
+    neither whitelisted nor one unicorn traps on. `next_parcel` is read only for a 32-bit
+    instruction. 48-bit and longer encodings trap (unicorn reads them as reserved opcodes)."""
     if parcel & 3 != 3:
-        return native_parcel(parcel, xlen)
+        return not (native_parcel(parcel, xlen) or traps_parcel(parcel, xlen))
     if parcel & 0x1C == 0x1C:
         return False
-    return native_word(parcel | next_parcel() << 16, xlen)
+    word = parcel | next_parcel() << 16
+    return not (native_word(word, xlen) or traps_word(word, xlen))
 
 
 def flagged_offsets(code: bytes, following: bytes, xlen: int) -> list[int]:
-    """Offsets of every 2-byte parcel of `code` that starts a non-whitelisted instruction.
+    """Offsets of every 2-byte parcel of `code` that starts a flagged instruction.
 
     `following` is the first parcel after `code` (for a 32-bit instruction in its last
     two bytes); pass two zero bytes if nothing follows.
@@ -150,6 +182,6 @@ def flagged_offsets(code: bytes, following: bytes, xlen: int) -> list[int]:
     out = []
     for offset in range(0, len(code), 2):
         parcel = data[offset] | data[offset + 1] << 8
-        if not native(parcel, lambda o=offset: data[o + 2] | data[o + 3] << 8, xlen):
+        if flagged(parcel, lambda o=offset: data[o + 2] | data[o + 3] << 8, xlen):
             out.append(offset)
     return out

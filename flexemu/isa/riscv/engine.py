@@ -249,8 +249,11 @@ class RiscvEngine:
             page = self._fault_address >> PAGE_SHIFT
             if self._fault_address < ADDRESS_LIMIT and page not in self.code:
                 self._make_executable(page)
-            else:
+            elif hooked < limit:
                 self.reference_step()  # the reference decides (a fetch past 2^32 panics)
+            return
+        if hooked == 0:  # stopped before anything was hooked: the reference takes the first
+            self.reference_step()
             return
         if error is not None or self._interrupt is not None or hooked > limit:
             # Stopped before (limit) or inside (ecall, exception) instruction number `hooked`:

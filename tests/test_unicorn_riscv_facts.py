@@ -7,6 +7,9 @@ divergence somewhere in a guest program.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from unicorn import (
     UC_ARCH_RISCV,
@@ -284,3 +287,37 @@ def test_load_above_4_gib_is_refused_by_the_unmapped_hook():
     uc.reg_write(X6, 1 << 32)
     run = Run(uc, 1)
     assert (run.error, run.hooked, run.last, seen) == (UC_ERR_READ_UNMAPPED, 1, BASE, [1 << 32])
+
+
+def test_host_writes_to_translated_code_leave_the_stale_translation():
+    uc = machine(addi(5, 0, 1))
+    uc.emu_start(BASE, 0, count=1)
+    uc.mem_write(BASE, encode(addi(5, 0, 2)))
+    uc.emu_start(BASE, 0, count=1)
+    assert uc.reg_read(X5) == 1  # so the engine drops a code page's translations itself
+    uc.ctl_remove_cache(BASE, BASE + 4)
+    uc.emu_start(BASE, 0, count=1)
+    assert uc.reg_read(X5) == 2
+
+
+_PROTECT_IN_FETCH_HOOK = """
+from unicorn import *
+from unicorn import riscv_const as rc
+uc = Uc(UC_ARCH_RISCV, UC_MODE_RISCV64)
+uc.ctl_set_cpu_model(rc.UC_CPU_RISCV64_SIFIVE_U54)
+uc.mem_map(0x10000, 0x1000, UC_PROT_READ | UC_PROT_WRITE)
+uc.mem_write(0x10000, (0x00128293).to_bytes(4, "little") * 4)
+def on_fetch(uc, access, address, size, value, _):
+    uc.mem_protect(address & ~0xFFF, 0x1000, UC_PROT_READ | UC_PROT_EXEC)
+    return True
+uc.hook_add(UC_HOOK_MEM_FETCH_PROT, on_fetch)
+uc.emu_start(0x10000, 0, count=4)
+print(uc.reg_read(rc.UC_RISCV_REG_X5))
+"""
+
+
+def test_changing_page_modes_inside_a_fetch_hook_crashes_the_process():
+    """Why the engine makes a page executable only after the run has stopped."""
+    result = subprocess.run([sys.executable, "-c", _PROTECT_IN_FETCH_HOOK],
+                            capture_output=True, timeout=60, check=False)
+    assert result.returncode < 0 and result.stdout == b""  # killed by a signal (SIGSEGV)

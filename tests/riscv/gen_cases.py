@@ -491,6 +491,79 @@ def randomized(p: Program) -> None:
             p.record(f"{op} {a:#x} {b:#x}", "t2")
 
 
+# Single encodings whose legality qemu decides independently of flexEmu: reserved
+# compressed forms, hints, and reserved slots of the base ISA (label, xlen, raw, length).
+# qemu's verdict (exit 0 = executed, 132 = SIGILL, 133 = SIGTRAP) is recorded by build.sh.
+LEGALITY: list[tuple[str, int, int, int]] = [
+    ("c.srli shamt 0 (hint)", 64, 0x8101, 2),
+    ("c.srai shamt 0 (hint)", 64, 0x8501, 2),
+    ("c.slli shamt 0 (hint)", 64, 0x0502, 2),
+    ("c.lui x0 (hint)", 64, 0x6085, 2),
+    ("c.li x0 (hint)", 64, 0x4005, 2),
+    ("c.mv x0 (hint)", 64, 0x802A, 2),
+    ("c.add x0 (hint)", 64, 0x902A, 2),
+    ("c.nop with immediate (hint)", 64, 0x0005, 2),
+    ("c.slli x0 (hint)", 32, 0x0006, 2),
+    ("all-zero parcel", 64, 0x0000, 2),
+    ("c.addi4spn nzuimm 0", 64, 0x0004, 2),
+    ("c.lui imm 0", 64, 0x6501, 2),
+    ("c.addi16sp imm 0", 64, 0x6101, 2),
+    ("c.lwsp x0", 64, 0x4002, 2),
+    ("c.ldsp x0", 64, 0x6002, 2),
+    ("c.jr x0", 64, 0x8002, 2),
+    ("c.addiw x0", 64, 0x2005, 2),
+    ("quadrant 0 funct3 100", 64, 0x8000, 2),
+    ("reserved c.subw slot", 64, 0x9D41, 2),
+    ("reserved c.subw slot (rv32)", 32, 0x9C01, 2),
+    ("c.slli shamt 32 (rv32)", 32, 0x1502, 2),
+    ("c.srli shamt 32 (rv32)", 32, 0x9101, 2),
+    ("c.srai shamt 32 (rv32)", 32, 0x9501, 2),
+    ("c.ebreak", 64, 0x9002, 2),
+    ("c.jal (rv32)", 32, 0x2009, 2),
+    ("ebreak", 64, 0x00100073, 4),
+    ("ecall rd != 0", 64, 0x00000573, 4),
+    ("mret", 64, 0x30200073, 4),
+    ("sret", 64, 0x10200073, 4),
+    ("wfi", 64, 0x10500073, 4),
+    ("sfence.vma", 64, 0x12000073, 4),
+    ("slli shamt 32 (rv32)", 32, 0x02051513, 4),
+    ("slliw shamt 32", 64, 0x0205151B, 4),
+    ("sraiw bit 25", 64, 0x4205551B, 4),
+    ("ld (rv32)", 32, 0x00053503, 4),
+    ("lwu (rv32)", 32, 0x00056503, 4),
+    ("sd (rv32)", 32, 0x00A53023, 4),
+    ("addiw (rv32)", 32, 0x0005051B, 4),
+    ("load funct3 7", 64, 0x00057503, 4),
+    ("store funct3 4", 64, 0x00A54023, 4),
+    ("branch funct3 2", 64, 0x00002063, 4),
+    ("jalr funct3 1", 64, 0x00051067, 4),
+    ("lr.w rs2 != 0", 64, 0x1015252F, 4),
+    ("amo width 16", 64, 0x0000452F, 4),
+    ("lr.d (rv32)", 32, 0x1005352F, 4),
+    ("fence.tso", 64, 0x8330000F, 4),
+    ("pause", 64, 0x0100000F, 4),
+    ("fence with rd and rs1", 64, 0x0FF5850F, 4),
+    ("fence.i with rd and rs1", 64, 0x0005150F, 4),
+    ("all-ones word", 64, 0xFFFFFFFF, 4),
+]
+
+
+def legality_program(raw: int, length: int) -> str:
+    """The encoding between setting a7 = getpid (should it be an ecall) and exit(0)."""
+    directive = ".half" if length == 2 else ".word"
+    return f"""    .option norvc
+    .text
+    .globl _start
+_start:
+    li a7, 172
+    li a0, 0x55
+    {directive} 0x{raw:x}
+    li a7, 93
+    li a0, 0
+    ecall
+"""
+
+
 def programs() -> list[Program]:
     out = []
     for xlen in (64, 32):
@@ -515,6 +588,11 @@ def programs() -> list[Program]:
 def main(outdir: str) -> None:
     root = Path(outdir)
     root.mkdir(parents=True, exist_ok=True)
+    legality = root / "legality"
+    legality.mkdir(exist_ok=True)
+    for i, (_, xlen, raw, length) in enumerate(LEGALITY):
+        (legality / f"{i:03d}_rv{xlen}.S").write_text(legality_program(raw, length))
+    (root / "legality.json").write_text(json.dumps(LEGALITY) + "\n")
     for program in programs():
         (root / f"{program.name}.S").write_text(program.text())
         manifest = {"xlen": program.xlen, "record_bytes": program.w, "cases": program.labels}

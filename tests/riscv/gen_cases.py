@@ -564,6 +564,54 @@ _start:
 """
 
 
+# Operand patterns the official suites use besides the edge values above.
+PATTERN_VALUES = [0x21212121, 0x00007FFF, -0x8000, 0x7FFF8000, 0x0FF00FF0, 0xF00FF00F]
+HIGH_SHIFTS = [-64, -63, -57, -50, -33, -32, -31]  # shift counts whose upper bits must be ignored
+
+
+def aliasing(p: Program) -> None:
+    """Register aliasing (rd = rs1 = rs2, rd = rs1, rd = rs2) and operand patterns."""
+    ops = ["add", "sub", "sll", "slt", "sltu", "xor", "srl", "sra", "or", "and",
+           "mul", "mulh", "mulhsu", "mulhu", "div", "divu", "rem", "remu"]  # fmt: skip
+    if p.xlen == 64:
+        ops += ["addw", "subw", "sllw", "srlw", "sraw", "mulw", "divw", "divuw", "remw", "remuw"]
+    for op in ops:
+        for a in PATTERN_VALUES:
+            p.value("t0", a)
+            p.emit(f"{op} t0, t0, t0")
+            p.record(f"{op} t0,t0,t0 {a:#x}", "t0")
+            for b in [*PATTERN_VALUES[:3], *HIGH_SHIFTS[:3]]:
+                p.value("t0", a)
+                p.value("t1", b)
+                p.emit(f"{op} t0, t0, t1")
+                p.record(f"{op} t0,t0,t1 {a:#x} {b:#x}", "t0")
+                p.value("t0", a)
+                p.value("t1", b)
+                p.emit(f"{op} t1, t0, t1")
+                p.record(f"{op} t1,t0,t1 {a:#x} {b:#x}", "t1")
+    for op in ["sll", "srl", "sra"] + (["sllw", "srlw", "sraw"] if p.xlen == 64 else []):
+        for a in PATTERN_VALUES:
+            for b in HIGH_SHIFTS:
+                p.value("t0", a)
+                p.value("t1", b)
+                p.emit(f"{op} t2, t0, t1")
+                p.record(f"{op} {a:#x} by {b:#x}", "t2")
+    # a load whose destination is its base; an AMO/sc whose destination is its source
+    p.data += ["    .balign 64", "alias:", "    .dword 0x0123456789abcdef, 0x8877665544332211"]
+    p.emit("lla t0, alias", f"{p.lx} t0, 0(t0)")
+    p.record("load rd = rs1", "t0")
+    p.emit("lla t4, alias", "addi t4, t4, 8", "li t1, 5", "amoadd.w t1, t1, (t4)")
+    p.record("amoadd.w rd = rs2", "t1")
+    p.emit("lw t1, 0(t4)")
+    p.record("amoadd.w rd = rs2: memory", "t1")
+    p.emit("lr.w t4, (t4)")
+    p.record("lr.w rd = rs1", "t4")
+    p.emit("lla t4, alias", "addi t4, t4, 8", "lr.w t2, (t4)", "li t1, 9", "sc.w t1, t1, (t4)")
+    p.record("sc.w rd = rs2: status", "t1")
+    p.emit("lw t2, 0(t4)")
+    p.record("sc.w rd = rs2: memory", "t2")
+
+
 def programs() -> list[Program]:
     out = []
     for xlen in (64, 32):
@@ -577,6 +625,7 @@ def programs() -> list[Program]:
             "compressed": compressed,
             "fp_csr": fp_csr,
             "random": randomized,
+            "alias": aliasing,
         }
         for name, build in suites.items():
             program = Program(f"{name}_rv{xlen}", xlen)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from flexemu.errors import WitnessError
 from flexemu.keccak import keccak256
 from flexemu.merkle import EMPTY_ROOT
-from flexemu.state import Status, VMStatus
+from flexemu.state import Status, VMStatus, vm_status
 
 # ISA tags (witness byte 0).
 ISA_RV32 = 0x01
@@ -187,14 +187,6 @@ class RiscvState:
         if fcsr > 0xFF:
             raise WitnessError(f"witness fcsr 0x{fcsr:x} has bits above 7 set")
         return state
-
-
-def vm_status(status: int, exit_code: int) -> VMStatus:
-    if status == Status.RUNNING:
-        return VMStatus.UNFINISHED
-    if status == Status.PANICKED:
-        return VMStatus.PANICKED
-    return VMStatus.EXITED_ZERO if exit_code == 0 else VMStatus.EXITED_NONZERO
 
 
 def state_hash(witness: bytes) -> bytes:

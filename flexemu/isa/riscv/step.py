@@ -17,6 +17,8 @@ Conventions, for a verifier to mirror:
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flexemu.isa.riscv import alu, atomics, control, csr, fp, memory, muldiv, system
 from flexemu.isa.riscv.bits import MASK64, unsigned
 from flexemu.isa.riscv.compressed import expand
@@ -73,21 +75,29 @@ def fetch(state: RiscvState, io: LeafIO) -> tuple[int, int]:
         return parcel, 2
     if not fits(pc, 4):
         raise StepPanic(Panic.ADDRESS_OUT_OF_RANGE)
-    return load(io, pc, 4), 4
+    return parcel | (load(io, pc + 2, 2) << 16), 4
 
 
 def instruction(raw: int, length: int, xlen: int) -> Instruction:
     """The decoded instruction, or the panic an undecodable one is."""
+    decoded = _decoded(raw, length, xlen)
+    if isinstance(decoded, Panic):
+        raise StepPanic(decoded)
+    return decoded
+
+
+@lru_cache(maxsize=1 << 16)
+def _decoded(raw: int, length: int, xlen: int) -> Instruction | Panic:
+    """Decoding is a pure function of the raw bits, so it is memoised (a speed-up only)."""
     word = raw
     if length == 2:
         expansion = expand(raw, xlen)
         if expansion is None:
-            raise StepPanic(Panic.ILLEGAL_INSTRUCTION)
+            return Panic.ILLEGAL_INSTRUCTION
         word = expansion[1]
     decoded = decode(word, xlen)
     if decoded is None:
-        fp_op = is_fp_computation(word)
-        raise StepPanic(Panic.FLOATING_POINT if fp_op else Panic.ILLEGAL_INSTRUCTION)
+        return Panic.FLOATING_POINT if is_fp_computation(word) else Panic.ILLEGAL_INSTRUCTION
     return decoded
 
 

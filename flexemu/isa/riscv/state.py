@@ -184,6 +184,8 @@ class RiscvState:
             reservation == RESERVED_DOUBLE and xlen == 32
         ):
             raise WitnessError(f"witness reservation flag {reservation} is not valid on RV{xlen}")
+        if reservation == NO_RESERVATION and reservation_addr != 0:
+            raise WitnessError("witness has a reservation address but no reservation")
         if fcsr > 0xFF:
             raise WitnessError(f"witness fcsr 0x{fcsr:x} has bits above 7 set")
         return state

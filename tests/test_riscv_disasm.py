@@ -79,9 +79,14 @@ def test_disassembly_matches_objdump(name: str) -> None:
         if match:
             address, mnemonic, operands = match.groups()
             theirs[int(address, 16)] = (mnemonic, operands)
+    # filler that objdump shows as data (.word) is never executed: skip its parcels
+    size = {".word": 4, ".short": 2, ".byte": 1}
+    data = {a + i for a, (m, _) in theirs.items() if m in size for i in range(size[m])}
     xlen = int(name[-2:])
-    checked = 0
+    matched = set()
     for address, raw, length in text_instructions(name):
+        if address in data:
+            continue
         mnemonic, operands = theirs[address]
         ours = disassemble(raw, length, xlen, pc=address)
         if length == 2:
@@ -89,8 +94,8 @@ def test_disassembly_matches_objdump(name: str) -> None:
             assert ours.endswith(f"# {mnemonic}"), (hex(address), ours, mnemonic)
         else:
             assert ours == f"{mnemonic} {operands}".strip(), hex(address)
-        checked += 1
-    assert checked == len(theirs)
+        matched.add(address)
+    assert matched == {a for a, (m, _) in theirs.items() if not m.startswith(".")}
 
 
 def test_undecodable_instructions_say_why() -> None:

@@ -217,6 +217,23 @@ def branches(p: Program, values: list[int]) -> None:
     target = p.label()
     p.emit("li t2, 6", f"jal x0, {target}", "li t2, 0", f"{target}:")
     p.record("jal x0", "t2")
+    far_jumps(p, "beq", 4000, "x0, x0, ")
+    far_jumps(p, "bne", 4000, "x0, a4, ")
+    far_jumps(p, "jal", 100_000, "x0, ")
+
+
+def far_jumps(p: Program, op: str, distance: int, operands: str) -> None:
+    """`op` across `distance` bytes forward, then backward (near the offset's limit).
+
+    The skipped bytes are c.nop parcels that never run; a5 = 0 and a4 = 1 steer branches."""
+    forward, back, start, done = p.label(), p.label(), p.label(), p.label()
+    fill = f".fill {distance // 2}, 2, 0x0001"
+    p.emit("li a5, 0", "li a4, 1", "li t2, 1", f"{op} {operands}{forward}", "li t2, 0", fill)
+    p.emit(f"{forward}:")
+    p.record(f"{op} forward {distance}", "t2")
+    p.emit("li t2, 1", f"jal x0, {start}", f"{back}:", f"jal x0, {done}", fill)
+    p.emit(f"{start}:", f"{op} {operands}{back}", "li t2, 0", f"{done}:")
+    p.record(f"{op} backward {distance}", "t2")
 
 
 MEMORY_BYTES = bytes((0x81 + 37 * i) & 0xFF for i in range(64))
@@ -414,6 +431,9 @@ def compressed(p: Program) -> None:
         p.record("c.jal link - next", "t2")
     p.emit("li a0, 5", "c.nop", "c.addi a0, 0")
     p.record("c.nop", "a0")
+    far_jumps(p, "c.j", 2000, "")
+    far_jumps(p, "c.beqz", 250, "a5, ")
+    far_jumps(p, "c.bnez", 250, "a4, ")
     p.emit(".option norvc")
 
 

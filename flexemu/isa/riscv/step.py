@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from flexemu.isa.riscv import alu, atomics, control, csr, fp, memory, muldiv, system
+from flexemu.isa.riscv import alu, atomics, control, csr, fp, loadstore, muldiv, system
 from flexemu.isa.riscv.bits import MASK64, unsigned
 from flexemu.isa.riscv.compressed import expand
 from flexemu.isa.riscv.decode import Instruction, decode, is_fp_computation
@@ -37,8 +37,8 @@ def _table() -> dict[str, Handler]:
     table.update(dict.fromkeys(muldiv.OPERATIONS, muldiv.muldiv))
     table.update({"jal": control.jal, "jalr": control.jalr})
     table.update(dict.fromkeys(control.CONDITIONS, control.branch))
-    table.update(dict.fromkeys(memory.LOADS, memory.load))
-    table.update(dict.fromkeys(memory.STORES, memory.store))
+    table.update(dict.fromkeys(loadstore.LOADS, loadstore.load))
+    table.update(dict.fromkeys(loadstore.STORES, loadstore.store))
     table.update({"lr.w": atomics.lr, "lr.d": atomics.lr, "sc.w": atomics.sc, "sc.d": atomics.sc})
     for name in atomics.AMO_OPERATIONS:
         table[f"{name}.w"] = table[f"{name}.d"] = atomics.amo

@@ -101,10 +101,13 @@ def test_malformed_witnesses_are_rejected(witness: bytes, message: str) -> None:
         RiscvState.from_witness(witness)
 
 
-def test_x0_and_fcsr_must_be_canonical() -> None:
+def test_x0_reservation_and_fcsr_must_be_canonical() -> None:
     state = RiscvState(xlen=64)
     state.x[0] = 1
     with pytest.raises(WitnessError, match="x0"):
+        RiscvState.from_witness(state.witness())
+    state = RiscvState(xlen=64, reservation_addr=0x20000)
+    with pytest.raises(WitnessError, match="reservation address"):
         RiscvState.from_witness(state.witness())
     state = RiscvState(xlen=64, fcsr=0x100)
     with pytest.raises(WitnessError, match="fcsr"):

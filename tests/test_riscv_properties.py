@@ -80,6 +80,9 @@ def machines(draw: st.DrawFn) -> tuple[Machine, int, int]:
     reservation = draw(
         st.sampled_from([NO_RESERVATION, RESERVED_WORD] + ([RESERVED_DOUBLE] if xlen == 64 else []))
     )
+    reservation_addr = draw(
+        st.sampled_from([DATA, DATA + 8, regs[draw(st.integers(1, 31))] & 0xFFFFFFFF])
+    )
     state = RiscvState(
         xlen=xlen,
         pc=pc,
@@ -87,9 +90,7 @@ def machines(draw: st.DrawFn) -> tuple[Machine, int, int]:
         f=[draw(st.integers(0, (1 << 64) - 1)) for _ in range(32)],
         fcsr=draw(st.integers(0, 0xFF)),
         reservation=reservation,
-        reservation_addr=draw(
-            st.sampled_from([DATA, DATA + 8, regs[draw(st.integers(1, 31))] & 0xFFFFFFFF])
-        ),
+        reservation_addr=reservation_addr if reservation != NO_RESERVATION else 0,
         brk=0x30000,
         mmap_next=0x40000000,
         step=draw(st.sampled_from([0, 1, 12345, (1 << 64) - 1, (1 << 32) + 17])),

@@ -5,6 +5,8 @@ also runs in proof mode and must agree (tests/riscv_support.prove_and_check)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from flexemu.isa.riscv.compressed import i_type, r_type, s_type
@@ -14,7 +16,7 @@ from flexemu.isa.riscv.state import NO_RESERVATION, RESERVED_DOUBLE, RESERVED_WO
 from flexemu.memory import Memory
 from flexemu.merkle import PROOF_BYTES
 from flexemu.state import Status
-from tests.riscv_support import Machine, prove_and_check
+from tests.riscv_support import RISCV_TESTS, Machine, prove_and_check
 
 CODE = 0x10000
 DATA = 0x20000
@@ -258,3 +260,30 @@ def test_flw_nan_boxes_and_fsw_stores_the_low_half() -> None:
     )
     run1(m)
     assert m.memory.read_bytes(DATA + 1, 5) == bytes.fromhex("4433221100")
+
+
+# ---------------------------------------------------------------- legality against qemu
+
+LEGALITY = json.loads(
+    (RISCV_TESTS / "cases" / "legality.json").read_text()
+)  # (label, xlen, raw, length)
+QEMU_VERDICT = dict(
+    line.split() for line in (RISCV_TESTS / "expected" / "legality.txt").read_text().splitlines()
+)
+
+
+@pytest.mark.parametrize("index", range(len(LEGALITY)))
+def test_legality_agrees_with_qemu(index: int) -> None:
+    """Reserved encodings are illegal and hints run, exactly where qemu says so."""
+    label, xlen, raw, length = LEGALITY[index]
+    qemu = {"0": "runs", "132": "illegal", "133": "ebreak"}.get(
+        QEMU_VERDICT[f"{index:03d}"], "other"
+    )
+    m = machine(xlen, raw.to_bytes(length, "little"), x={10: 0x55, 17: 172})
+    state, _ = run1(m)
+    ours = "runs"
+    if state.status == Status.PANICKED:
+        ours = {Panic.ILLEGAL_INSTRUCTION: "illegal", Panic.EBREAK: "ebreak"}.get(
+            Panic(state.exit_code), "other"
+        )
+    assert ours == qemu, label

@@ -23,6 +23,7 @@ from typing import Literal, Protocol
 from flexemu.keccak import keccak256
 from flexemu.leafio import LeafIO, read_bytes, write_bytes
 from flexemu.merkle import LEAF_BYTES
+from flexemu.state import Status
 
 
 class KernelState(Protocol):
@@ -70,7 +71,6 @@ class SyscallError(Exception):
         self.errno = errno
 
 
-EXITED = 1  # flexemu.state.Status.EXITED
 PID = 1  # the pid and tid every program sees
 FD_STDIN, FD_STDOUT, FD_STDERR = 0, 1, 2
 WRITEV_SCAN = 4  # writev looks at most at its first 4 iovecs
@@ -99,7 +99,7 @@ def _put(io: LeafIO, abi: LinuxAbi, addr: int, data: bytes) -> None:
 
 
 def sys_exit(state: KernelState, io: LeafIO, abi: LinuxAbi, a: list[int]) -> None:
-    state.status = EXITED
+    state.status = Status.EXITED
     state.exit_code = a[0] & 0xFF
 
 

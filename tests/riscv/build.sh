@@ -25,3 +25,16 @@ for source in "$scratch"/*.S; do
     $qemu "$here/elf/$name" > "$here/expected/$name.out"
     cp "$scratch/$name.cases.json" "$here/cases/"
 done
+# qemu's verdict on single encodings (gen_cases.LEGALITY): one "index exit-status" line each
+for source in "$scratch"/legality/*.S; do
+    name=$(basename "$source" .S)
+    case "$name" in
+        *_rv64) march=rv64imac_zicsr_zifencei mabi=lp64 qemu=qemu-riscv64 ;;
+        *_rv32) march=rv32imac_zicsr_zifencei mabi=ilp32 qemu=qemu-riscv32 ;;
+    esac
+    riscv64-linux-gnu-gcc -nostdlib -static -march=$march -mabi=$mabi -o "$scratch/legality/$name" "$source"
+    status=0
+    $qemu "$scratch/legality/$name" 2>/dev/null || status=$?
+    echo "${name%%_*} $status"
+done > "$here/expected/legality.txt"
+cp "$scratch/legality.json" "$here/cases/"

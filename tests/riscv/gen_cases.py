@@ -217,6 +217,23 @@ def branches(p: Program, values: list[int]) -> None:
     target = p.label()
     p.emit("li t2, 6", f"jal x0, {target}", "li t2, 0", f"{target}:")
     p.record("jal x0", "t2")
+    far_jumps(p, "beq", 4000, "x0, x0, ")
+    far_jumps(p, "bne", 4000, "x0, a4, ")
+    far_jumps(p, "jal", 100_000, "x0, ")
+
+
+def far_jumps(p: Program, op: str, distance: int, operands: str) -> None:
+    """`op` across `distance` bytes forward, then backward (near the offset's limit).
+
+    The skipped bytes are c.nop parcels that never run; a5 = 0 and a4 = 1 steer branches."""
+    forward, back, start, done = p.label(), p.label(), p.label(), p.label()
+    fill = f".fill {distance // 2}, 2, 0x0001"
+    p.emit("li a5, 0", "li a4, 1", "li t2, 1", f"{op} {operands}{forward}", "li t2, 0", fill)
+    p.emit(f"{forward}:")
+    p.record(f"{op} forward {distance}", "t2")
+    p.emit("li t2, 1", f"jal x0, {start}", f"{back}:", f"jal x0, {done}", fill)
+    p.emit(f"{start}:", f"{op} {operands}{back}", "li t2, 0", f"{done}:")
+    p.record(f"{op} backward {distance}", "t2")
 
 
 MEMORY_BYTES = bytes((0x81 + 37 * i) & 0xFF for i in range(64))
@@ -414,6 +431,9 @@ def compressed(p: Program) -> None:
         p.record("c.jal link - next", "t2")
     p.emit("li a0, 5", "c.nop", "c.addi a0, 0")
     p.record("c.nop", "a0")
+    far_jumps(p, "c.j", 2000, "")
+    far_jumps(p, "c.beqz", 250, "a5, ")
+    far_jumps(p, "c.bnez", 250, "a4, ")
     p.emit(".option norvc")
 
 
@@ -491,6 +511,127 @@ def randomized(p: Program) -> None:
             p.record(f"{op} {a:#x} {b:#x}", "t2")
 
 
+# Single encodings whose legality qemu decides independently of flexEmu: reserved
+# compressed forms, hints, and reserved slots of the base ISA (label, xlen, raw, length).
+# qemu's verdict (exit 0 = executed, 132 = SIGILL, 133 = SIGTRAP) is recorded by build.sh.
+LEGALITY: list[tuple[str, int, int, int]] = [
+    ("c.srli shamt 0 (hint)", 64, 0x8101, 2),
+    ("c.srai shamt 0 (hint)", 64, 0x8501, 2),
+    ("c.slli shamt 0 (hint)", 64, 0x0502, 2),
+    ("c.lui x0 (hint)", 64, 0x6085, 2),
+    ("c.li x0 (hint)", 64, 0x4005, 2),
+    ("c.mv x0 (hint)", 64, 0x802A, 2),
+    ("c.add x0 (hint)", 64, 0x902A, 2),
+    ("c.nop with immediate (hint)", 64, 0x0005, 2),
+    ("c.slli x0 (hint)", 32, 0x0006, 2),
+    ("all-zero parcel", 64, 0x0000, 2),
+    ("c.addi4spn nzuimm 0", 64, 0x0004, 2),
+    ("c.lui imm 0", 64, 0x6501, 2),
+    ("c.addi16sp imm 0", 64, 0x6101, 2),
+    ("c.lwsp x0", 64, 0x4002, 2),
+    ("c.ldsp x0", 64, 0x6002, 2),
+    ("c.jr x0", 64, 0x8002, 2),
+    ("c.addiw x0", 64, 0x2005, 2),
+    ("quadrant 0 funct3 100", 64, 0x8000, 2),
+    ("reserved c.subw slot", 64, 0x9D41, 2),
+    ("reserved c.subw slot (rv32)", 32, 0x9C01, 2),
+    ("c.slli shamt 32 (rv32)", 32, 0x1502, 2),
+    ("c.srli shamt 32 (rv32)", 32, 0x9101, 2),
+    ("c.srai shamt 32 (rv32)", 32, 0x9501, 2),
+    ("c.ebreak", 64, 0x9002, 2),
+    ("c.jal (rv32)", 32, 0x2009, 2),
+    ("ebreak", 64, 0x00100073, 4),
+    ("ecall rd != 0", 64, 0x00000573, 4),
+    ("mret", 64, 0x30200073, 4),
+    ("sret", 64, 0x10200073, 4),
+    ("wfi", 64, 0x10500073, 4),
+    ("sfence.vma", 64, 0x12000073, 4),
+    ("slli shamt 32 (rv32)", 32, 0x02051513, 4),
+    ("slliw shamt 32", 64, 0x0205151B, 4),
+    ("sraiw bit 25", 64, 0x4205551B, 4),
+    ("ld (rv32)", 32, 0x00053503, 4),
+    ("lwu (rv32)", 32, 0x00056503, 4),
+    ("sd (rv32)", 32, 0x00A53023, 4),
+    ("addiw (rv32)", 32, 0x0005051B, 4),
+    ("load funct3 7", 64, 0x00057503, 4),
+    ("store funct3 4", 64, 0x00A54023, 4),
+    ("branch funct3 2", 64, 0x00002063, 4),
+    ("jalr funct3 1", 64, 0x00051067, 4),
+    ("lr.w rs2 != 0", 64, 0x1015252F, 4),
+    ("amo width 16", 64, 0x0000452F, 4),
+    ("lr.d (rv32)", 32, 0x1005352F, 4),
+    ("fence.tso", 64, 0x8330000F, 4),
+    ("pause", 64, 0x0100000F, 4),
+    ("fence with rd and rs1", 64, 0x0FF5850F, 4),
+    ("fence.i with rd and rs1", 64, 0x0005150F, 4),
+    ("all-ones word", 64, 0xFFFFFFFF, 4),
+]
+
+
+def legality_program(raw: int, length: int) -> str:
+    """The encoding between setting a7 = getpid (should it be an ecall) and exit(0)."""
+    directive = ".half" if length == 2 else ".word"
+    return f"""    .option norvc
+    .text
+    .globl _start
+_start:
+    li a7, 172
+    li a0, 0x55
+    {directive} 0x{raw:x}
+    li a7, 93
+    li a0, 0
+    ecall
+"""
+
+
+# Operand patterns the official suites use besides the edge values above.
+PATTERN_VALUES = [0x21212121, 0x00007FFF, -0x8000, 0x7FFF8000, 0x0FF00FF0, 0xF00FF00F]
+HIGH_SHIFTS = [-64, -63, -57, -50, -33, -32, -31]  # shift counts whose upper bits must be ignored
+
+
+def aliasing(p: Program) -> None:
+    """Register aliasing (rd = rs1 = rs2, rd = rs1, rd = rs2) and operand patterns."""
+    ops = ["add", "sub", "sll", "slt", "sltu", "xor", "srl", "sra", "or", "and",
+           "mul", "mulh", "mulhsu", "mulhu", "div", "divu", "rem", "remu"]  # fmt: skip
+    if p.xlen == 64:
+        ops += ["addw", "subw", "sllw", "srlw", "sraw", "mulw", "divw", "divuw", "remw", "remuw"]
+    for op in ops:
+        for a in PATTERN_VALUES:
+            p.value("t0", a)
+            p.emit(f"{op} t0, t0, t0")
+            p.record(f"{op} t0,t0,t0 {a:#x}", "t0")
+            for b in [*PATTERN_VALUES[:3], *HIGH_SHIFTS[:3]]:
+                p.value("t0", a)
+                p.value("t1", b)
+                p.emit(f"{op} t0, t0, t1")
+                p.record(f"{op} t0,t0,t1 {a:#x} {b:#x}", "t0")
+                p.value("t0", a)
+                p.value("t1", b)
+                p.emit(f"{op} t1, t0, t1")
+                p.record(f"{op} t1,t0,t1 {a:#x} {b:#x}", "t1")
+    for op in ["sll", "srl", "sra"] + (["sllw", "srlw", "sraw"] if p.xlen == 64 else []):
+        for a in PATTERN_VALUES:
+            for b in HIGH_SHIFTS:
+                p.value("t0", a)
+                p.value("t1", b)
+                p.emit(f"{op} t2, t0, t1")
+                p.record(f"{op} {a:#x} by {b:#x}", "t2")
+    # a load whose destination is its base; an AMO/sc whose destination is its source
+    p.data += ["    .balign 64", "alias:", "    .dword 0x0123456789abcdef, 0x8877665544332211"]
+    p.emit("lla t0, alias", f"{p.lx} t0, 0(t0)")
+    p.record("load rd = rs1", "t0")
+    p.emit("lla t4, alias", "addi t4, t4, 8", "li t1, 5", "amoadd.w t1, t1, (t4)")
+    p.record("amoadd.w rd = rs2", "t1")
+    p.emit("lw t1, 0(t4)")
+    p.record("amoadd.w rd = rs2: memory", "t1")
+    p.emit("lr.w t4, (t4)")
+    p.record("lr.w rd = rs1", "t4")
+    p.emit("lla t4, alias", "addi t4, t4, 8", "lr.w t2, (t4)", "li t1, 9", "sc.w t1, t1, (t4)")
+    p.record("sc.w rd = rs2: status", "t1")
+    p.emit("lw t2, 0(t4)")
+    p.record("sc.w rd = rs2: memory", "t2")
+
+
 def programs() -> list[Program]:
     out = []
     for xlen in (64, 32):
@@ -504,6 +645,7 @@ def programs() -> list[Program]:
             "compressed": compressed,
             "fp_csr": fp_csr,
             "random": randomized,
+            "alias": aliasing,
         }
         for name, build in suites.items():
             program = Program(f"{name}_rv{xlen}", xlen)
@@ -515,6 +657,11 @@ def programs() -> list[Program]:
 def main(outdir: str) -> None:
     root = Path(outdir)
     root.mkdir(parents=True, exist_ok=True)
+    legality = root / "legality"
+    legality.mkdir(exist_ok=True)
+    for i, (_, xlen, raw, length) in enumerate(LEGALITY):
+        (legality / f"{i:03d}_rv{xlen}.S").write_text(legality_program(raw, length))
+    (root / "legality.json").write_text(json.dumps(LEGALITY) + "\n")
     for program in programs():
         (root / f"{program.name}.S").write_text(program.text())
         manifest = {"xlen": program.xlen, "record_bytes": program.w, "cases": program.labels}

@@ -16,7 +16,7 @@ from flexemu.isa.riscv import io as access
 from flexemu.isa.riscv.bits import sext, unsigned
 from flexemu.isa.riscv.decode import Instruction
 from flexemu.isa.riscv.io import LeafIO
-from flexemu.isa.riscv.memory import checked
+from flexemu.isa.riscv.loadstore import checked
 from flexemu.isa.riscv.panic import Panic, StepPanic
 from flexemu.isa.riscv.registers import write_x
 from flexemu.isa.riscv.state import NO_RESERVATION, RiscvState

@@ -12,7 +12,7 @@ from flexemu.isa.riscv import io as access
 from flexemu.isa.riscv.bits import MASK32, sext32
 from flexemu.isa.riscv.decode import Instruction
 from flexemu.isa.riscv.io import LeafIO
-from flexemu.isa.riscv.memory import effective
+from flexemu.isa.riscv.loadstore import effective
 from flexemu.isa.riscv.registers import write_x
 from flexemu.isa.riscv.state import RiscvState
 

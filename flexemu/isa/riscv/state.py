@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from flexemu.errors import WitnessError
 from flexemu.keccak import keccak256
 from flexemu.merkle import EMPTY_ROOT
-from flexemu.state import Status, VMStatus
+from flexemu.state import Status, VMStatus, vm_status
 
 # ISA tags (witness byte 0).
 ISA_RV32 = 0x01
@@ -184,17 +184,11 @@ class RiscvState:
             reservation == RESERVED_DOUBLE and xlen == 32
         ):
             raise WitnessError(f"witness reservation flag {reservation} is not valid on RV{xlen}")
+        if reservation == NO_RESERVATION and reservation_addr != 0:
+            raise WitnessError("witness has a reservation address but no reservation")
         if fcsr > 0xFF:
             raise WitnessError(f"witness fcsr 0x{fcsr:x} has bits above 7 set")
         return state
-
-
-def vm_status(status: int, exit_code: int) -> VMStatus:
-    if status == Status.RUNNING:
-        return VMStatus.UNFINISHED
-    if status == Status.PANICKED:
-        return VMStatus.PANICKED
-    return VMStatus.EXITED_ZERO if exit_code == 0 else VMStatus.EXITED_NONZERO
 
 
 def state_hash(witness: bytes) -> bytes:

@@ -17,7 +17,9 @@ Conventions, for a verifier to mirror:
 
 from __future__ import annotations
 
-from flexemu.isa.riscv import alu, atomics, control, csr, fp, memory, muldiv, system
+from functools import lru_cache
+
+from flexemu.isa.riscv import alu, atomics, control, csr, fp, loadstore, muldiv, system
 from flexemu.isa.riscv.bits import MASK64, unsigned
 from flexemu.isa.riscv.compressed import expand
 from flexemu.isa.riscv.decode import Instruction, decode, is_fp_computation
@@ -35,8 +37,8 @@ def _table() -> dict[str, Handler]:
     table.update(dict.fromkeys(muldiv.OPERATIONS, muldiv.muldiv))
     table.update({"jal": control.jal, "jalr": control.jalr})
     table.update(dict.fromkeys(control.CONDITIONS, control.branch))
-    table.update(dict.fromkeys(memory.LOADS, memory.load))
-    table.update(dict.fromkeys(memory.STORES, memory.store))
+    table.update(dict.fromkeys(loadstore.LOADS, loadstore.load))
+    table.update(dict.fromkeys(loadstore.STORES, loadstore.store))
     table.update({"lr.w": atomics.lr, "lr.d": atomics.lr, "sc.w": atomics.sc, "sc.d": atomics.sc})
     for name in atomics.AMO_OPERATIONS:
         table[f"{name}.w"] = table[f"{name}.d"] = atomics.amo
@@ -73,21 +75,29 @@ def fetch(state: RiscvState, io: LeafIO) -> tuple[int, int]:
         return parcel, 2
     if not fits(pc, 4):
         raise StepPanic(Panic.ADDRESS_OUT_OF_RANGE)
-    return load(io, pc, 4), 4
+    return parcel | (load(io, pc + 2, 2) << 16), 4
 
 
 def instruction(raw: int, length: int, xlen: int) -> Instruction:
     """The decoded instruction, or the panic an undecodable one is."""
+    decoded = _decoded(raw, length, xlen)
+    if isinstance(decoded, Panic):
+        raise StepPanic(decoded)
+    return decoded
+
+
+@lru_cache(maxsize=1 << 16)
+def _decoded(raw: int, length: int, xlen: int) -> Instruction | Panic:
+    """Decoding is a pure function of the raw bits, so it is memoised (a speed-up only)."""
     word = raw
     if length == 2:
         expansion = expand(raw, xlen)
         if expansion is None:
-            raise StepPanic(Panic.ILLEGAL_INSTRUCTION)
+            return Panic.ILLEGAL_INSTRUCTION
         word = expansion[1]
     decoded = decode(word, xlen)
     if decoded is None:
-        fp_op = is_fp_computation(word)
-        raise StepPanic(Panic.FLOATING_POINT if fp_op else Panic.ILLEGAL_INSTRUCTION)
+        return Panic.FLOATING_POINT if is_fp_computation(word) else Panic.ILLEGAL_INSTRUCTION
     return decoded
 
 

@@ -88,11 +88,7 @@ class State:
 
     @property
     def vm_status(self) -> VMStatus:
-        if self.status == Status.RUNNING:
-            return VMStatus.UNFINISHED
-        if self.status == Status.PANICKED:
-            return VMStatus.PANICKED
-        return VMStatus.EXITED_ZERO if self.exit_code == 0 else VMStatus.EXITED_NONZERO
+        return vm_status(self.status, self.exit_code)
 
     def witness(self) -> bytes:
         """The packed 278-byte witness (docs/spec.md, "State witness")."""
@@ -134,14 +130,15 @@ class State:
         return state
 
 
+def vm_status(status: int, exit_code: int) -> VMStatus:
+    """The state-hash status byte of a witness's status and exit code (every ISA)."""
+    if status == Status.RUNNING:
+        return VMStatus.UNFINISHED
+    if status == Status.PANICKED:
+        return VMStatus.PANICKED
+    return VMStatus.EXITED_ZERO if exit_code == 0 else VMStatus.EXITED_NONZERO
+
+
 def state_hash(witness: bytes) -> bytes:
     """keccak256(witness) with the top byte replaced by the VM status."""
-    status = witness[148]
-    exit_code = witness[149]
-    if status == Status.RUNNING:
-        vm = VMStatus.UNFINISHED
-    elif status == Status.PANICKED:
-        vm = VMStatus.PANICKED
-    else:
-        vm = VMStatus.EXITED_ZERO if exit_code == 0 else VMStatus.EXITED_NONZERO
-    return bytes([vm]) + keccak256(witness)[1:]
+    return bytes([vm_status(witness[148], witness[149])]) + keccak256(witness)[1:]

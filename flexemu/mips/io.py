@@ -64,6 +64,16 @@ class FullIO:
     def emit(self, fd: int, data: bytes) -> None:
         self.output.append((fd, data))
 
+    # Leaf-level access (the RISC-V step's protocol, flexemu/isa/riscv/io.py).
+
+    def read_leaf(self, index: int) -> bytes:
+        self._touch(index)
+        return self.memory.leaf(index)
+
+    def write_leaf(self, index: int, data: bytes) -> None:
+        self._touch(index)
+        self.memory.write_bytes(index * LEAF_BYTES, data)
+
 
 class _ProvenLeaf:
     """A leaf checked against a root, with the siblings to rehash it after a write."""
@@ -116,6 +126,14 @@ class ProofIO:
         proven = self._mem_leaf(paddr)
         offset = paddr & (LEAF_BYTES - 1)
         proven.leaf[offset : offset + 4] = value.to_bytes(4, "big")
+        self.mem_root = root_from_proof(proven.index, bytes(proven.leaf), proven.siblings)
+
+    def read_leaf(self, index: int) -> bytes:
+        return bytes(self._mem_leaf(index * LEAF_BYTES).leaf)
+
+    def write_leaf(self, index: int, data: bytes) -> None:
+        proven = self._mem_leaf(index * LEAF_BYTES)
+        proven.leaf[:] = data
         self.mem_root = root_from_proof(proven.index, bytes(proven.leaf), proven.siblings)
 
     def input_leaf(self, index: int) -> bytes:

@@ -1,5 +1,6 @@
 /*
- * Native UC_HOOK_CODE callback that counts executed MIPS instructions exactly.
+ * Native UC_HOOK_CODE callback that counts executed MIPS instructions exactly
+ * and stops unicorn before any instruction it must not run itself.
  *
  * Why: unicorn's own `count` limit is ambiguous on MIPS (when the K-th
  * instruction is a branch its delay slot runs too, and the API does not say
@@ -8,12 +9,31 @@
  * ctypes and reads back after (or during) emulation; it never enters the
  * Python interpreter, so it needs no GIL.
  *
+ * The guard: `code` (optional) has one entry per user-segment page. NULL means
+ * unicorn may not run that page (never scanned, being written, kseg0/1/2,
+ * page 0); otherwise it points to one flag byte per word, filled by the
+ * engine's scan with the reference's decoder (flexemu/mips/decode.py):
+ *   0      run it;
+ *   0xFF   stop before it, the reference steps it;
+ *   1..31  a JR/JALR through that register: stop before it unless the target
+ *          is aligned and on a runnable page (so unicorn never fetches from
+ *          anywhere it could fault or run MIPS16 code).
+ * The scan never lets a stop land in a delay slot (a branch whose slot would
+ * stop is itself flagged 0xFF), so a guard stop always leaves an exact state.
+ *
  * The module itself only exports the callback's address; the Python side
  * (flexemu/native/step_counter.py) registers it with uc_hook_add.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+
+#define GUARD_PAGES 0x80000u /* pages of the user segment, 0 .. 0x7FFFFFFF */
+#define GUARD_WORDS 1024u    /* 4-byte words per 4 KiB page */
+#define FLAG_STOP 0xFFu
+#define UC_MIPS_REG_0 2      /* unicorn's register id of $0; $n is 2 + n */
+
+enum { STOP_NONE = 0, STOP_LIMIT = 1, STOP_GUARD = 2 };
 
 /* Layout mirrored by the ctypes.Structure in step_counter.py: keep in sync. */
 typedef struct {
@@ -24,6 +44,9 @@ typedef struct {
     int (*stop)(void *uc); /* uc_emu_stop */
     /* uc_mem_read; used once per run, when the limit stops it */
     int (*mem_read)(void *uc, uint64_t address, void *bytes, uint64_t size);
+    int (*reg_read)(void *uc, int regid, void *value); /* uc_reg_read */
+    uint8_t **code;        /* the guard table (see above), or NULL: no guard */
+    uint32_t stop_reason;  /* STOP_* of the stop this hook requested */
     /* raw bytes of the instruction at prev_address, captured at the stop:
        if it is a branch, the stopping instruction is its delay slot, which
        unicorn still executes. Read here, before the delay slot runs, so a
@@ -31,15 +54,42 @@ typedef struct {
     uint8_t prev_word[4];
 } flexemu_step_counter;
 
+static int runnable_page(uint8_t **code, uint64_t address)
+{
+    return (address & 3) == 0 && (address >> 12) < GUARD_PAGES && code[address >> 12] != NULL;
+}
+
+/* May unicorn run the instruction at `address`? */
+static int may_run(flexemu_step_counter *c, void *uc, uint64_t address, uint32_t size)
+{
+    uint8_t *flags;
+    uint8_t flag;
+    uint64_t target = 0;
+
+    if (size != 4 || !runnable_page(c->code, address))
+        return 0;
+    flags = c->code[address >> 12];
+    flag = flags[(address >> 2) & (GUARD_WORDS - 1)];
+    if (flag == 0)
+        return 1;
+    if (flag == FLAG_STOP)
+        return 0;
+    c->reg_read(uc, UC_MIPS_REG_0 + flag, &target);
+    return runnable_page(c->code, target & 0xFFFFFFFFu);
+}
+
 /* Called by unicorn before each instruction executes. */
 void flexemu_count_step(void *uc, uint64_t address, uint32_t size, void *user_data)
 {
     flexemu_step_counter *c = (flexemu_step_counter *)user_data;
-    (void)size;
     c->prev_address = c->last_address;
     c->last_address = address;
     if (++c->hooked > c->limit) {
         c->mem_read(uc, c->prev_address, c->prev_word, 4);
+        c->stop_reason = STOP_LIMIT;
+        c->stop(uc);
+    } else if (c->code != NULL && !may_run(c, uc, address, size)) {
+        c->stop_reason = STOP_GUARD;
         c->stop(uc);
     }
 }

@@ -32,6 +32,10 @@ tests/test_step_counter.py):
 * A faulting instruction (unmapped access, ...) was hooked but not executed;
   ``run`` re-raises unicorn's error and the counters are only in ``struct``.
 * A branch in a delay slot is UNPREDICTABLE in MIPS32 and not supported.
+* With a ``CodeGuard`` attached, the hook also stops *before* any word the
+  guard does not let unicorn run (``stop_reason == STOP_GUARD``): that word
+  was hooked but did not run, ``executed == hooked - 1``, the PC is
+  ``last_address``. The guard's scan keeps such words out of delay slots.
 """
 
 from __future__ import annotations
@@ -44,9 +48,12 @@ import unicorn
 from unicorn.mips_const import UC_MIPS_REG_PC
 from unicorn.unicorn_py3 import unicorn as _ucmod
 
+from flexemu.mips.decode import WORDS_PER_PAGE, is_delay_branch
 from flexemu.native import _step_counter
 
 _NO_LIMIT = 2**64 - 1
+GUARD_PAGES = 0x80000  # user-segment pages; mirrors GUARD_PAGES in step_counter.c
+STOP_NONE, STOP_LIMIT, STOP_GUARD = 0, 1, 2
 
 
 def _uclib() -> Any:
@@ -67,6 +74,9 @@ class StepCounterStruct(ctypes.Structure):
         ("prev_address", ctypes.c_uint64),  # address of the hook call before it
         ("stop", ctypes.c_void_p),  # uc_emu_stop
         ("mem_read", ctypes.c_void_p),  # uc_mem_read
+        ("reg_read", ctypes.c_void_p),  # uc_reg_read
+        ("code", ctypes.c_void_p),  # the CodeGuard table, or NULL
+        ("stop_reason", ctypes.c_uint32),  # STOP_* of the stop the hook requested
         ("prev_word", ctypes.c_uint8 * 4),  # bytes at prev_address when the limit stopped the run
     )
 
@@ -75,18 +85,45 @@ if ctypes.sizeof(StepCounterStruct) != _step_counter.struct_size():  # pragma: n
     raise ImportError("StepCounterStruct does not match the C struct layout")
 
 
-def is_delay_branch(word: int) -> bool:
-    """True if the MIPS32 instruction ``word`` is a branch or jump with a delay slot."""
-    op = word >> 26
-    if op in (2, 3, 4, 5, 6, 7, 20, 21, 22, 23):  # J JAL BEQ BNE BLEZ BGTZ + likely forms
+class CodeGuard:
+    """Which user pages unicorn may run, and per word whether it must stop before it.
+
+    Owns the table the native hook reads (one pointer per page, NULL: not
+    runnable) and the flag arrays it points to; see step_counter.c.
+    """
+
+    def __init__(self) -> None:
+        self._table = (ctypes.c_void_p * GUARD_PAGES)()
+        self._flags: dict[int, ctypes.Array[ctypes.c_uint8]] = {}
+
+    @property
+    def address(self) -> int:
+        return ctypes.addressof(self._table)
+
+    def allows(self, page: int) -> bool:
+        return page in self._flags
+
+    def allow(self, page: int, flags: bytes) -> None:
+        """Let unicorn run `page` under `flags` (one byte per word, see decode.word_flag)."""
+        if len(flags) != WORDS_PER_PAGE or not 0 <= page < GUARD_PAGES:
+            raise ValueError(f"bad guard entry for page {page:#x}")
+        array = (ctypes.c_uint8 * WORDS_PER_PAGE).from_buffer_copy(flags)
+        self._flags[page] = array
+        self._table[page] = ctypes.addressof(array)
+
+    def revoke(self, page: int) -> bool:
+        """Stop unicorn running `page`; True if it was allowed."""
+        if self._flags.pop(page, None) is None:
+            return False
+        self._table[page] = None
         return True
-    if op == 0:  # SPECIAL: JR, JALR (and .HB forms)
-        return word & 0x3F in (8, 9)
-    if op == 1:  # REGIMM: BLTZ BGEZ BLTZL BGEZL BLTZAL BGEZAL BLTZALL BGEZALL
-        return (word >> 16) & 0x1F in (0, 1, 2, 3, 16, 17, 18, 19)
-    if op in (17, 18):  # COP1/COP2 BC1x/BC2x
-        return (word >> 21) & 0x1F == 8
-    return False
+
+    def flag(self, address: int) -> int:
+        """The flag of the word at `address` on an allowed page."""
+        return int(self._flags[address >> 12][(address >> 2) & (WORDS_PER_PAGE - 1)])
+
+    def pages(self) -> list[int]:
+        return list(self._flags)
 
 
 @dataclass(frozen=True)
@@ -99,6 +136,12 @@ class RunResult:
     prev_address: int
     prev_word: int  # big-endian word at prev_address, captured at a limit stop
     final_pc: int
+    stop_reason: int = STOP_NONE
+
+    @property
+    def guard_stop(self) -> bool:
+        """True when the guard stopped the run before the word at ``last_address``."""
+        return self.stop_reason == STOP_GUARD
 
     @property
     def limit_hit(self) -> bool:
@@ -123,7 +166,7 @@ class RunResult:
         slot. Any other stop (``emu_stop`` from an interrupt hook, ``until``)
         comes after the last hooked instruction completed.
         """
-        if self.limit_hit and not self.stopped_in_delay_slot:
+        if self.guard_stop or (self.limit_hit and not self.stopped_in_delay_slot):
             return self.hooked - 1
         return self.hooked
 
@@ -137,13 +180,16 @@ class StepCounter:
     from other hooks during a run.
     """
 
-    def __init__(self, uc: unicorn.Uc) -> None:
+    def __init__(self, uc: unicorn.Uc, guard: CodeGuard | None = None) -> None:
         lib = _uclib()
         self._uc = uc
         self._lib = lib
         self.struct = StepCounterStruct()
         self.struct.stop = ctypes.cast(lib.uc_emu_stop, ctypes.c_void_p).value
         self.struct.mem_read = ctypes.cast(lib.uc_mem_read, ctypes.c_void_p).value
+        self.struct.reg_read = ctypes.cast(lib.uc_reg_read, ctypes.c_void_p).value
+        self.struct.code = guard.address if guard is not None else None
+        self.guard = guard  # kept alive as long as the hook may read it
         self.struct.limit = _NO_LIMIT
         # The hook keeps a raw pointer to self.struct: both live as long as self.
         self._user_data = ctypes.cast(ctypes.pointer(self.struct), ctypes.c_void_p)
@@ -197,6 +243,7 @@ class StepCounter:
         s = self.struct
         s.limit = limit
         s.hooked = 0
+        s.stop_reason = STOP_NONE
         s.last_address = s.prev_address = begin_pc
         ctypes.memset(s.prev_word, 0, 4)
         uc.emu_start(begin_pc, 0, count=0)
@@ -207,6 +254,7 @@ class StepCounter:
             prev_address=int(s.prev_address),
             prev_word=int.from_bytes(bytes(s.prev_word), "big"),
             final_pc=uc.reg_read(UC_MIPS_REG_PC),
+            stop_reason=int(s.stop_reason),
         )
 
     def close(self) -> None:

@@ -47,7 +47,7 @@ from unicorn import mips_const as mc
 from flexemu.memory import Memory
 from flexemu.merkle import PAGE_BYTES, PAGE_SHIFT
 from flexemu.mips.bits import u32
-from flexemu.mips.decode import RUN, STOP, is_delay_branch, page_flags, runnable_address
+from flexemu.mips.decode import JUMP, RUN, STOP, is_delay_branch, page_flags, runnable_address
 from flexemu.mips.step import step
 from flexemu.native.step_counter import CodeGuard, StepCounter
 from flexemu.state import State, Status
@@ -202,9 +202,9 @@ class FastEngine:
         flag = self.guard.flag(pc)
         if flag in (RUN, STOP):
             return flag == RUN
-        # A JR/JALR through register `flag`: the hook lets it run if its target's page is
-        # runnable, so scan that page now rather than stop before it having done nothing.
-        target = state.regs[flag]
+        # A JR/JALR: the hook lets it run if its target's page is runnable, so scan
+        # that page now rather than stop before it having done nothing.
+        target = state.regs[flag - JUMP]
         if not runnable_address(target):
             return False
         self.make_runnable(target >> PAGE_SHIFT)

@@ -12,7 +12,7 @@ Whether the reference supports a word is asked of the reference itself (one
 probe step over zero registers and zero memory, cached per word), so the
 scan cannot drift from the specification. Only register-dependent rejections
 (a JR/JALR to an odd address) remain, and those are checked by the native
-hook on the target register (flag 1..31).
+hook on the target register (flag JUMP + r).
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ from flexemu.mips.step import step
 from flexemu.state import Panic, State, Status
 
 WORDS_PER_PAGE = PAGE_BYTES // 4
-RUN = 0  # unicorn may run the word
-STOP = 0xFF  # the native hook stops before it and the reference steps it
+# Guard flags, one byte per word, as the native hook reads them (step_counter.c).
+STOP = 0  # the native hook stops before it and the reference steps it
+RUN = 1  # unicorn may run the word
+JUMP = 2  # JUMP + r: a JR/JALR through register r, checked by the hook at run time
 USER_TOP = 0x8000_0000  # kseg0/1/2 code is never run by unicorn (aliases, TLB)
 
 _SPECIAL, _REGIMM = 0x00, 0x01
@@ -161,7 +163,7 @@ def word_flag(word: int, address: int, slot: int | None) -> int:
         return STOP
     target = _static_target(word, address)
     if target is None:  # JR/JALR: the native hook checks the register at run time
-        return _rs(word) or STOP
+        return JUMP + _rs(word) if _rs(word) else STOP
     return RUN if runnable_address(target) else STOP
 
 
@@ -169,7 +171,7 @@ def word_flag(word: int, address: int, slot: int | None) -> int:
 def page_flags(base: int, data: bytes) -> bytes:
     """Guard flags of the 1024 words of the page at `base` holding `data` (cached by content)."""
     words = [int.from_bytes(data[i : i + 4], "big") for i in range(0, PAGE_BYTES, 4)]
-    flags = bytearray(WORDS_PER_PAGE)
+    flags = bytearray([RUN]) * WORDS_PER_PAGE
     for index, word in enumerate(words):
         if word:  # 0 is SLL $0,$0,0 (NOP): always RUN
             slot = words[index + 1] if index + 1 < WORDS_PER_PAGE else None

@@ -41,6 +41,7 @@ tests/test_step_counter.py):
 from __future__ import annotations
 
 import ctypes
+import mmap
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +53,9 @@ from flexemu.mips.decode import WORDS_PER_PAGE, is_delay_branch
 from flexemu.native import _step_counter
 
 _NO_LIMIT = 2**64 - 1
-GUARD_PAGES = 0x80000  # user-segment pages; mirrors GUARD_PAGES in step_counter.c
+GUARD_BYTES = 1 << 30  # one flag byte per 4-byte word of the 32-bit address space
+GUARD_USER_PAGES = 0x80000  # only user-segment pages are ever allowed
+_MAP_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000)  # Linux's value; 3.11 lacks the name
 STOP_NONE, STOP_LIMIT, STOP_GUARD = 0, 1, 2
 
 
@@ -86,44 +89,50 @@ if ctypes.sizeof(StepCounterStruct) != _step_counter.struct_size():  # pragma: n
 
 
 class CodeGuard:
-    """Which user pages unicorn may run, and per word whether it must stop before it.
+    """The flags the guarded native hook reads: one byte per word of the address space.
 
-    Owns the table the native hook reads (one pointer per page, NULL: not
-    runnable) and the flag arrays it points to; see step_counter.c.
+    A lazily zero-filled 1 GiB anonymous mapping (address >> 2 indexes it), so
+    the hook needs one load per instruction and only scanned pages take memory
+    (1 KiB each). Zero is STOP: every page starts not runnable. See step_counter.c.
     """
 
     def __init__(self) -> None:
-        self._table = (ctypes.c_void_p * GUARD_PAGES)()
-        self._flags: dict[int, ctypes.Array[ctypes.c_uint8]] = {}
+        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_NORESERVE
+        self._map = mmap.mmap(-1, GUARD_BYTES, flags=flags)
+        self._view = memoryview(self._map)
+        self._address = ctypes.addressof(ctypes.c_char.from_buffer(self._map))
+        self._pages: set[int] = set()
 
     @property
     def address(self) -> int:
-        return ctypes.addressof(self._table)
+        return self._address
 
     def allows(self, page: int) -> bool:
-        return page in self._flags
+        return page in self._pages
 
     def allow(self, page: int, flags: bytes) -> None:
         """Let unicorn run `page` under `flags` (one byte per word, see decode.word_flag)."""
-        if len(flags) != WORDS_PER_PAGE or not 0 <= page < GUARD_PAGES:
+        if len(flags) != WORDS_PER_PAGE or not 0 <= page < GUARD_USER_PAGES:
             raise ValueError(f"bad guard entry for page {page:#x}")
-        array = (ctypes.c_uint8 * WORDS_PER_PAGE).from_buffer_copy(flags)
-        self._flags[page] = array
-        self._table[page] = ctypes.addressof(array)
+        start = page * WORDS_PER_PAGE
+        self._view[start : start + WORDS_PER_PAGE] = flags
+        self._pages.add(page)
 
     def revoke(self, page: int) -> bool:
         """Stop unicorn running `page`; True if it was allowed."""
-        if self._flags.pop(page, None) is None:
+        if page not in self._pages:
             return False
-        self._table[page] = None
+        start = page * WORDS_PER_PAGE
+        self._view[start : start + WORDS_PER_PAGE] = bytes(WORDS_PER_PAGE)
+        self._pages.discard(page)
         return True
 
     def flag(self, address: int) -> int:
-        """The flag of the word at `address` on an allowed page."""
-        return int(self._flags[address >> 12][(address >> 2) & (WORDS_PER_PAGE - 1)])
+        """The flag of the word at `address`."""
+        return self._view[(address & 0xFFFF_FFFF) >> 2]
 
     def pages(self) -> list[int]:
-        return list(self._flags)
+        return sorted(self._pages)
 
 
 @dataclass(frozen=True)
@@ -190,6 +199,11 @@ class StepCounter:
         self.struct.reg_read = ctypes.cast(lib.uc_reg_read, ctypes.c_void_p).value
         self.struct.code = guard.address if guard is not None else None
         self.guard = guard  # kept alive as long as the hook may read it
+        callback = (
+            _step_counter.callback_address()
+            if guard is None
+            else _step_counter.guarded_callback_address()
+        )
         self.struct.limit = _NO_LIMIT
         # The hook keeps a raw pointer to self.struct: both live as long as self.
         self._user_data = ctypes.cast(ctypes.pointer(self.struct), ctypes.c_void_p)
@@ -201,7 +215,7 @@ class StepCounter:
             uc._uch,
             ctypes.byref(handle),
             unicorn.UC_HOOK_CODE,
-            ctypes.c_void_p(_step_counter.callback_address()),
+            ctypes.c_void_p(callback),
             self._user_data,
             ctypes.c_uint64(1),
             ctypes.c_uint64(0),

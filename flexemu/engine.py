@@ -202,13 +202,13 @@ class FastEngine:
         flag = self.guard.flag(pc)
         if flag in (RUN, STOP):
             return flag == RUN
-        # A JR/JALR: the hook lets it run if its target's page is runnable, so scan
-        # that page now rather than stop before it having done nothing.
+        # A JR/JALR: the hook lets it run if its target's flag is not STOP (the rule in
+        # step_counter.c), so scan the target's page now and apply the same rule.
         target = state.regs[flag - JUMP]
         if not runnable_address(target):
             return False
         self.make_runnable(target >> PAGE_SHIFT)
-        return True
+        return self.guard.flag(target) != STOP
 
     def reference_step(self) -> None:
         step(self.state, self.io)

@@ -305,8 +305,9 @@ class FastEngine:
         """Recover next_pc for a fault in a delay slot by re-evaluating its branch.
 
         The branch already ran, so its link register is written; evaluating it
-        again writes the same link and yields the same target, except for the
-        UNPREDICTABLE forms whose condition register is their own link register.
+        again writes the same link and yields the same target. The UNPREDICTABLE
+        forms whose condition or target register is their own link register
+        would not, but the code guard never lets unicorn run them.
         """
         probe = self.state.copy()
         probe.pc, probe.next_pc = branch, (branch + 4) & 0xFFFFFFFF

@@ -180,7 +180,7 @@ def assert_agree(state: State, pages: dict[int, bytes], reference: ReferenceMach
     assert Memory(ours).root() == reference.memory.root()
 
 
-# ---------------------------------------------------------------- known engine bugs
+# ---------------------------------------------------------------- the cases
 
 
 @st.composite

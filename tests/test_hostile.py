@@ -165,3 +165,20 @@ def test_a_null_function_pointer_call_runs_through_page_zero() -> None:
         assert emulator.state_at(k).hash() == reference.state_hash(), k
     reference.run(final.step + 1 - reference.state.step)
     assert final.hash() == reference.state_hash()
+
+
+@pytest.mark.parametrize("segment", [0x0000_0000, 0x8000_0000, 0xA000_0000])
+def test_a_store_to_code_two_words_ahead_runs_the_new_code(segment: int) -> None:
+    """The same-block rewrite of smc, also through the kseg0/kseg1 alias of the code page:
+    the store must fault on the read+execute page whichever address names it."""
+    from test_differential_random import CODE, Case, Pair, i_type
+
+    addiu_v0 = i_type(0x09, 2, 2, 1)  # addiu $v0, $v0, 1
+    new_word = i_type(0x09, 2, 2, 0x50)  # addiu $v0, $v0, 0x50
+    words = [addiu_v0, i_type(0x2B, 4, 8, 12), addiu_v0, addiu_v0, addiu_v0]  # sw $t0, 12($a0)
+    regs = [0] * 32
+    regs[4], regs[8] = (CODE | segment) & 0xFFFF_FFFF, new_word
+    pair = Pair(Case(words, regs))
+    pair.advance(5)
+    pair.assert_agree()
+    assert pair.engine.state.regs[2] == 1 + 1 + 0x50 + 1

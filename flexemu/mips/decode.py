@@ -17,10 +17,12 @@ hook on the target register (flag JUMP + r).
 
 from __future__ import annotations
 
+import struct
 from functools import lru_cache
 
 from flexemu.merkle import PAGE_BYTES
-from flexemu.mips.step import step
+from flexemu.mips import step as spec
+from flexemu.mips.step import OPCODES, step
 from flexemu.state import Panic, State, Status
 
 WORDS_PER_PAGE = PAGE_BYTES // 4
@@ -54,6 +56,12 @@ def is_delay_branch(word: int) -> bool:
 
 
 _PROBE_PC = 0x0040_0000
+# Handlers of the reference that decode no sub-field and so never raise a reserved
+# panic: their opcodes need no probe (tests/test_hostile.py checks the claim).
+NEVER_RESERVED = frozenset(
+    (spec._immediate, spec._load, spec._store, spec._branch_compare, spec._jump,
+     spec._load_linked, spec._store_conditional, spec._nop)
+)
 
 
 class _ProbeIO:
@@ -78,6 +86,14 @@ class _ProbeIO:
 @lru_cache(maxsize=1 << 16)
 def reference_supports(word: int) -> bool:
     """False if the reference rejects `word` as a reserved instruction whatever the registers."""
+    handler = OPCODES.get(word >> 26)
+    if handler is None:
+        return False
+    return handler in NEVER_RESERVED or probe_supports(word)
+
+
+def probe_supports(word: int) -> bool:
+    """One reference step of `word` over zero registers and memory: not a reserved panic?"""
     if word >> 26 == _SPECIAL and word & 0x3F == _SYSCALL:
         return True  # its effect depends on the registers, never a reserved panic
     state = State(pc=_PROBE_PC, next_pc=_PROBE_PC + 4)
@@ -139,27 +155,44 @@ def runnable_address(address: int) -> bool:
 
 
 def _slot_safe(word: int) -> bool:
-    """May `word` sit in the delay slot of a branch unicorn runs?
+    """May `word` (supported, not a branch) sit in the delay slot of a branch unicorn runs?
 
     Anything that stops or diverts the run (a branch, a syscall, a trap, a
     break, a word unicorn and the reference treat differently) may not: a stop
     inside a slot would leave unicorn's hidden branch state behind.
     """
-    if is_delay_branch(word) or not reference_supports(word):
-        return False
     op, funct = word >> 26, word & 0x3F
     if op == _SPECIAL and (funct in (_SYSCALL, _BREAK) or funct in _TRAPS):
         return False
     return not (op == _REGIMM and _rt(word) in _REGIMM_TRAPS)
 
 
+# What a word is, independent of where it lies (`_traits`, cached per word).
+_SUPPORTED = 1  # the reference does not reject it as reserved
+_BRANCH = 2  # a branch or jump with a delay slot
+_SLOT_SAFE = 4  # may sit in the delay slot of a branch unicorn runs
+_NEVER_IN_UNICORN = 8  # a branch QEMU folds or whose link register is its condition
+
+
+@lru_cache(maxsize=1 << 17)
+def _traits(word: int) -> int:
+    if not reference_supports(word):
+        return 0
+    if not is_delay_branch(word):
+        return _SUPPORTED | (_SLOT_SAFE if _slot_safe(word) else 0)
+    if _folded_by_qemu(word) or _links_its_condition(word):
+        return _SUPPORTED | _BRANCH | _NEVER_IN_UNICORN
+    return _SUPPORTED | _BRANCH
+
+
 def word_flag(word: int, address: int, slot: int | None) -> int:
     """The guard flag of `word` at `address` whose next word is `slot` (None: another page)."""
-    if not reference_supports(word):
+    traits = _traits(word)
+    if not traits & _SUPPORTED:
         return STOP
-    if not is_delay_branch(word):
+    if not traits & _BRANCH:
         return RUN
-    if slot is None or not _slot_safe(slot) or _folded_by_qemu(word) or _links_its_condition(word):
+    if slot is None or traits & _NEVER_IN_UNICORN or not _traits(slot) & _SLOT_SAFE:
         return STOP
     target = _static_target(word, address)
     if target is None:  # JR/JALR: the native hook checks the register at run time
@@ -167,13 +200,20 @@ def word_flag(word: int, address: int, slot: int | None) -> int:
     return RUN if runnable_address(target) else STOP
 
 
+_PAGE_WORDS = struct.Struct(f">{WORDS_PER_PAGE}I")
+
+
 @lru_cache(maxsize=4096)
 def page_flags(base: int, data: bytes) -> bytes:
     """Guard flags of the 1024 words of the page at `base` holding `data` (cached by content)."""
-    words = [int.from_bytes(data[i : i + 4], "big") for i in range(0, PAGE_BYTES, 4)]
-    flags = bytearray([RUN]) * WORDS_PER_PAGE
+    words = _PAGE_WORDS.unpack(data)
+    flags = bytearray(WORDS_PER_PAGE)
+    last = WORDS_PER_PAGE - 1
     for index, word in enumerate(words):
-        if word:  # 0 is SLL $0,$0,0 (NOP): always RUN
-            slot = words[index + 1] if index + 1 < WORDS_PER_PAGE else None
+        traits = _traits(word)
+        if traits & _BRANCH:
+            slot = words[index + 1] if index < last else None
             flags[index] = word_flag(word, base + 4 * index, slot)
+        elif traits:
+            flags[index] = RUN
     return bytes(flags)

@@ -196,3 +196,21 @@ def test_opcodes_the_scan_does_not_probe_are_never_reserved() -> None:
     for _ in range(3000):
         word = (rng.choice(opcodes) << 26) | rng.getrandbits(26)
         assert probe_supports(word), f"{word:#010x}"
+
+
+def test_a_store_to_code_in_a_delay_slot_runs_the_new_code() -> None:
+    """The store faults inside a taken branch's delay slot: the engine recovers the branch
+    target, the reference stores, and the branch target is the rewritten word."""
+    from test_differential_random import CODE, Case, Pair, i_type
+
+    addiu_v0 = i_type(0x09, 2, 2, 1)
+    new_word = i_type(0x09, 2, 2, 0x50)
+    words = [addiu_v0, i_type(0x04, 0, 0, 2), i_type(0x2B, 4, 8, 16), addiu_v0, addiu_v0,
+             addiu_v0]  # addiu; beq $0,$0,+2; sw $t0,16($a0) (the slot writes word 4)
+    regs = [0] * 32
+    regs[4], regs[8] = CODE, new_word
+    pair = Pair(Case(words, regs))
+    pair.advance(5)
+    pair.assert_agree()
+    assert pair.engine.state.regs[2] == 1 + 0x50 + 1
+    assert pair.fallbacks, "the store in the slot must have been the reference's"

@@ -567,7 +567,7 @@ def test_sc_at_a_misaligned_reservation_panics() -> None:
 # ---------------------------------------------------------------- where unicorn differs
 
 UNICORN_DIFFERS = {
-    # name: (words, registers, steps or None for `_run_chunk(1)`, what goes wrong)
+    # name: (words, registers, steps or None for `_run_chunk(1)`, what went wrong before the guard)
     "constant-branch likely (bnel t0,t0)": (
         [i_type(0x15, T0, T0, 4), i_type(0x09, V0, V0, 1)], {}, None,
         "QEMU skips the slot unhooked: engine step 1 at pc 0x400008, reference pc 0x400005",

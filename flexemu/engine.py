@@ -27,6 +27,7 @@ Merkle tree's memory.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from unicorn import (
     UC_ARCH_MIPS,
@@ -60,6 +61,15 @@ _GPRS = [getattr(mc, f"UC_MIPS_REG_{i}") for i in range(32)]
 Progress = Callable[[int], None]
 
 
+@dataclass(frozen=True)
+class Position:
+    """Where the native counter was when an instruction faulted (see `_fail_access`)."""
+
+    hooked: int  # hook calls so far, the faulting instruction's included
+    address: int  # the faulting instruction
+    previous: int  # the instruction hooked before it (its branch, if it is a delay slot)
+
+
 class UnicornIO:
     """`StepIO` over unicorn's memory, for reference steps taken inside the engine."""
 
@@ -91,6 +101,7 @@ class FastEngine:
         self.output: list[tuple[int, bytes]] = []
         self.io = UnicornIO(self)
         self._fault = False
+        self._fault_at: Position | None = None
         self._chunk_base = 0
         self._create(pages)
 
@@ -124,7 +135,7 @@ class FastEngine:
         self, uc: Uc, access: int, address: int, size: int, value: int, _: object
     ) -> bool:
         if address >= 0xC0000000:
-            return False  # kseg2/3: the reference panics
+            return self._fail_access()  # kseg2/3: the reference panics
         physical = address & 0x1FFFFFFF if address >= 0x80000000 else address
         first, last = physical >> PAGE_SHIFT, (physical + max(size, 1) - 1) >> PAGE_SHIFT
         for number in range(first, last + 1):
@@ -137,12 +148,31 @@ class FastEngine:
         # Retrying a faulted access inside a delay slot leaves unicorn's branch
         # flags set, and it then runs the branch target twice. Fail it instead:
         # the reference takes that step and the engine is rebuilt afterwards.
-        return not self._in_delay_slot(self.counter.last_address)
+        if self._in_delay_slot(self._position()):
+            return self._fail_access()
+        return True
 
     def _on_write_protected(
         self, uc: Uc, access: int, address: int, size: int, value: int, _: object
     ) -> bool:
         """A store to a page unicorn runs code from: the reference takes that step."""
+        return self._fail_access()
+
+    def _position(self) -> Position:
+        counter = self.counter
+        return Position(counter.hooked, counter.last_address, counter.struct.prev_address)
+
+    def _fail_access(self) -> bool:
+        """Fail the access being made, and let nothing run after its instruction.
+
+        Unicorn finishes a store made byte by byte (SWL, SWR) after a failed
+        byte and reports the error only after the next instruction ran, so the
+        position is taken here, at the first failure, and the counter's limit
+        stops the run before the next instruction.
+        """
+        if self._fault_at is None:
+            self._fault_at = self._position()
+            self.counter.limit = self.counter.hooked
         return False
 
     # ------------------------------------------------------------ code guard
@@ -247,6 +277,7 @@ class FastEngine:
             return
         state = self.state
         self._fault = False
+        self._fault_at = None
         self._chunk_base = state.step
         try:
             result = self.counter.run(self.uc, state.pc, limit)
@@ -255,7 +286,7 @@ class FastEngine:
             pc = result.last_address if result.guard_stop else self.uc.reg_read(mc.UC_MIPS_REG_PC)
         except UcError:
             self._fault = True
-        if self._fault or state.status != Status.RUNNING:
+        if self._fault or self._fault_at is not None or state.status != Status.RUNNING:
             self._after_event()
             return
         self._pull(pc)
@@ -264,8 +295,8 @@ class FastEngine:
     def _on_interrupt(self, uc: Uc, number: int, _: object) -> None:
         counter = self.counter
         address = counter.last_address
-        if number != SYSCALL_INTERRUPT or self._in_delay_slot(address):
-            self._fault = True
+        if number != SYSCALL_INTERRUPT or self._in_delay_slot(self._position()):
+            self._fail_access()
             uc.emu_stop()
             return
         # The syscall was hooked and has not changed anything yet: replay it in the reference.
@@ -276,25 +307,22 @@ class FastEngine:
         if self.state.status != Status.RUNNING:
             uc.emu_stop()
 
-    def _in_delay_slot(self, address: int) -> bool:
-        previous = self.counter.struct.prev_address
-        if self.counter.hooked < 2 or previous != address - 4:
+    def _in_delay_slot(self, at: Position) -> bool:
+        if at.hooked < 2 or at.previous != at.address - 4:
             return False
-        return is_delay_branch(int.from_bytes(self.uc.mem_read(previous, 4), "big"))
+        return is_delay_branch(int.from_bytes(self.uc.mem_read(at.previous, 4), "big"))
 
     def _after_event(self) -> None:
         """Unicorn stopped on an exception or an exit: set the exact state, then step it."""
         state = self.state
         if state.status != Status.RUNNING:  # exit inside the syscall hook
             return
-        counter = self.counter
-        address = counter.last_address
-        executed = counter.hooked - 1  # the faulting instruction did not run
-        self._pull(address)
-        state.step = self._chunk_base + executed
-        in_delay_slot = self._in_delay_slot(address)
+        at = self._fault_at or self._position()
+        self._pull(at.address)
+        state.step = self._chunk_base + at.hooked - 1  # the faulting instruction did not run
+        in_delay_slot = self._in_delay_slot(at)
         if in_delay_slot:
-            self._resolve_delay_slot(address - 4)
+            self._resolve_delay_slot(at.previous)
         self.reference_step()
         if in_delay_slot:
             # A fault in a delay slot leaves stale branch state inside unicorn.

@@ -15,10 +15,15 @@ py-evm.
 
 from __future__ import annotations
 
+import os
 import random
 
 import pytest
 from conftest import build_program, expectation, state_diff
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from instruction_strategies import CODE, i_type, instruction, values
+from test_differential_random import Case, Pair
 from test_lockstep import fresh_pair, lockstep
 
 from arbitration.chain import Chain
@@ -171,8 +176,6 @@ def test_a_null_function_pointer_call_runs_through_page_zero() -> None:
 def test_a_store_to_code_two_words_ahead_runs_the_new_code(segment: int) -> None:
     """The same-block rewrite of smc, also through the kseg0/kseg1 alias of the code page:
     the store must fault on the read+execute page whichever address names it."""
-    from test_differential_random import CODE, Case, Pair, i_type
-
     addiu_v0 = i_type(0x09, 2, 2, 1)  # addiu $v0, $v0, 1
     new_word = i_type(0x09, 2, 2, 0x50)  # addiu $v0, $v0, 0x50
     words = [addiu_v0, i_type(0x2B, 4, 8, 12), addiu_v0, addiu_v0, addiu_v0]  # sw $t0, 12($a0)
@@ -201,8 +204,6 @@ def test_opcodes_the_scan_does_not_probe_are_never_reserved() -> None:
 def test_a_store_to_code_in_a_delay_slot_runs_the_new_code() -> None:
     """The store faults inside a taken branch's delay slot: the engine recovers the branch
     target, the reference stores, and the branch target is the rewritten word."""
-    from test_differential_random import CODE, Case, Pair, i_type
-
     addiu_v0 = i_type(0x09, 2, 2, 1)
     new_word = i_type(0x09, 2, 2, 0x50)
     words = [addiu_v0, i_type(0x04, 0, 0, 2), i_type(0x2B, 4, 8, 16), addiu_v0, addiu_v0,
@@ -214,3 +215,53 @@ def test_a_store_to_code_in_a_delay_slot_runs_the_new_code() -> None:
     pair.assert_agree()
     assert pair.engine.state.regs[2] == 1 + 0x50 + 1
     assert pair.fallbacks, "the store in the slot must have been the reference's"
+
+
+# ------------------------------------------------------------------ random programs
+
+PROGRAM_EXAMPLES = int(os.environ.get("FLEXEMU_PROGRAM_EXAMPLES") or 150)
+
+
+@st.composite
+def random_programs(draw: st.DrawFn) -> tuple[list[int], list[int], list[int]]:
+    """48 words of mixed instructions (branches, register jumps, stores into the code,
+    random words), registers that often point into the code page, and where to stop."""
+    words = [draw(instruction)[1] for _ in range(48)]
+    code_pointers = st.integers(0, 56).map(lambda i: CODE + 4 * i)
+    regs = [0, *draw(st.lists(code_pointers | values, min_size=31, max_size=31))]
+    stops = sorted(set(draw(st.lists(st.integers(1, 400), min_size=1, max_size=6))))
+    return words, regs, stops
+
+
+@settings(max_examples=PROGRAM_EXAMPLES, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(random_programs())
+def test_random_programs_agree_at_every_stop(drawn: tuple[list[int], list[int], list[int]]) -> None:
+    """Multi-instruction interactions the single-step property cannot reach: jumps into
+    rewritten code, stores into the running block, branches near other branches. The
+    engine advances in chunks to each stop; the reference steps there."""
+    words, regs, stops = drawn
+    pair = Pair(Case(words, regs, seed=len(words)))
+    for stop in stops:
+        pair.advance(stop)
+        pair.assert_agree()
+        if pair.engine.state.status != Status.RUNNING:
+            break
+
+
+@pytest.mark.parametrize("op", [0x28, 0x29, 0x2A, 0x2B, 0x2E])  # SB SH SWL SW SWR
+@pytest.mark.parametrize("in_slot", [False, True])
+def test_every_store_width_into_running_code(op: int, in_slot: bool) -> None:
+    """Unicorn stores SWL/SWR byte by byte and reports a failed byte only after the next
+    instruction: the engine must stop at the store all the same (found by the random
+    programs), also inside a delay slot."""
+    store = i_type(op, 4, 8, 13)  # into word 3, at byte 1
+    addiu_v0 = i_type(0x09, 2, 2, 1)
+    first = i_type(0x04, 0, 0, 1) if in_slot else addiu_v0  # beq $0,$0,+1: word 3
+    words = [first, store, addiu_v0, addiu_v0, addiu_v0, addiu_v0]
+    regs = [0] * 32
+    regs[4], regs[8] = CODE, 0x2442_7711
+    pair = Pair(Case(words, regs))
+    for target in (1, 2, 3, 5):
+        pair.advance(target)
+        pair.assert_agree()

@@ -22,7 +22,7 @@ import pytest
 from conftest import build_program, expectation, state_diff
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from instruction_strategies import CODE, i_type, instruction, values
+from instruction_strategies import CODE, DATA, i_type, instruction, j_type, r_type, regimm, values
 from test_differential_random import Case, Pair
 from test_lockstep import fresh_pair, lockstep
 
@@ -31,6 +31,7 @@ from arbitration.verifier import Verifier
 from flexemu.emulator import Emulator
 from flexemu.engine import FastEngine
 from flexemu.loader import Program, load
+from flexemu.merkle import PAGE_BYTES
 from flexemu.proof import check, check_file, prove
 from flexemu.reference import ReferenceMachine
 from flexemu.state import Panic, Status
@@ -265,3 +266,67 @@ def test_every_store_width_into_running_code(op: int, in_slot: bool) -> None:
     for target in (1, 2, 3, 5):
         pair.advance(target)
         pair.assert_agree()
+
+
+#: Seeds of the targeted random programs run by default (FLEXEMU_PROGRAM_SEEDS=N for more).
+PROGRAM_SEEDS = int(os.environ.get("FLEXEMU_PROGRAM_SEEDS") or 200)
+
+
+def _targeted_word(rng: random.Random, n: int) -> int:
+    """Mostly what hurts: stores into the code, every branch form, register jumps to
+    aligned, odd and kseg0/kseg1 targets, syscalls, words the reference rejects."""
+    def reg() -> int:
+        return rng.choice([0, 2, 4, 5, 6, 8, 9, 10, 16, 25, 31, rng.randrange(32)])
+
+    kind = rng.random()
+    if kind < 0.25:
+        return rng.choice([r_type(0x21, reg(), reg(), reg()), r_type(0x2A, reg(), reg(), reg()),
+                           i_type(0x09, reg(), reg(), rng.randrange(-8, 9)),
+                           i_type(0x0D, reg(), reg(), rng.randrange(1 << 16))])
+    if kind < 0.45:  # SB SH SWL SW SWR SC
+        return i_type(rng.choice([0x28, 0x29, 0x2A, 0x2B, 0x2E, 0x38]), reg(), reg(),
+                      rng.randrange(-64, 256))
+    if kind < 0.55:  # LB LW LWL LWR LL
+        return i_type(rng.choice([0x20, 0x23, 0x22, 0x26, 0x30]), reg(), reg(),
+                      rng.randrange(-64, 256))
+    if kind < 0.75:
+        offset = rng.randrange(-6, 10)
+        compares = [i_type(op, reg(), reg(), offset) for op in (4, 5, 6, 7, 0x14, 0x15, 0x16, 0x17)]
+        regimms = [regimm(c, reg(), offset) for c in (0, 1, 2, 3, 0x10, 0x11, 0x12, 0x13)]
+        jumps = [j_type(rng.choice([2, 3]), CODE + 4 * rng.randrange(n + 4))]
+        return rng.choice(compares + regimms + jumps)
+    if kind < 0.83:
+        return rng.choice([r_type(0x08, reg()), r_type(0x09, reg(), rd=rng.choice([31, reg()]))])
+    if kind < 0.88:
+        return 0x0000_000C  # SYSCALL
+    if kind < 0.92:  # MFC0, RDHWR $2, PMON, JALX, BREAK, TEQ
+        return rng.choice([0x4008_6000, 0x7C08_103B, 0x0000_0105, 0x7400_0000 | (CODE >> 2),
+                           0x0000_000D, r_type(0x34, reg(), reg())])
+    return rng.randrange(1 << 32)
+
+
+def _targeted_register(rng: random.Random, n: int) -> int:
+    kind = rng.random()
+    if kind < 0.5:
+        return CODE + 4 * rng.randrange(n + 2) + rng.choice([0, 0, 0, 1, 2])
+    if kind < 0.6:
+        return (CODE + 4 * rng.randrange(n)) | rng.choice([0x8000_0000, 0xA000_0000])
+    if kind < 0.7:
+        return rng.choice([4001, 4003, 4004, 4246])  # exit, read, write, exit_group
+    if kind < 0.8:
+        return DATA + rng.randrange(PAGE_BYTES)
+    return rng.choice([0, 1, 2, 3, 8, 0xFFFF_FFFF, 0x8000_0000, rng.randrange(1 << 32)])
+
+
+@pytest.mark.parametrize("seed", range(PROGRAM_SEEDS))
+def test_targeted_random_programs_agree(seed: int) -> None:
+    rng = random.Random(seed)
+    n = rng.choice([16, 48, 128])
+    words = [_targeted_word(rng, n) for _ in range(n)]
+    regs = [0] + [_targeted_register(rng, n) for _ in range(31)]
+    pair = Pair(Case(words, regs, seed=seed))
+    for stop in sorted({rng.randrange(1, 600) for _ in range(rng.randrange(1, 6))}):
+        pair.advance(stop)
+        pair.assert_agree()
+        if pair.engine.state.status != Status.RUNNING:
+            break

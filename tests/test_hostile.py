@@ -10,7 +10,9 @@ For every case: the engine in lockstep with the reference at every step; a fresh
 seek (`Emulator.state_at`) to every step, in increasing, decreasing and random
 order, equal to stepping there; every step proven and checked from its proof
 alone; and every step that is not a NOP replayed by the Solidity verifier in
-py-evm.
+py-evm. Random multi-instruction programs (stores into the running code, every
+branch form, jumps to odd and aliased targets, syscalls) then check that the
+engine, advancing in chunks, meets the reference at every stop.
 """
 
 from __future__ import annotations

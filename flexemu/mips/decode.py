@@ -8,9 +8,10 @@ a branch whose slot lies on another page). The engine scans every page before
 unicorn executes from it and flags each word unicorn must not run; the native
 step counter stops before a flagged word and the reference steps it.
 
-Whether the reference supports a word is asked of the reference itself (one
-probe step over zero registers and zero memory, cached per word), so the
-scan cannot drift from the specification. Only register-dependent rejections
+Whether the reference supports a word is asked of the reference itself: its
+opcode table, and for the handlers that decode sub-fields one probe step over
+zero registers and zero memory (cached per word). So the scan cannot drift
+from the specification. Only register-dependent rejections
 (a JR/JALR to an odd address) remain, and those are checked by the native
 hook on the target register (flag JUMP + r).
 """

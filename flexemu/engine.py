@@ -160,7 +160,7 @@ class FastEngine:
 
     def _position(self) -> Position:
         counter = self.counter
-        return Position(counter.hooked, counter.last_address, counter.struct.prev_address)
+        return Position(counter.hooked, counter.last_address, counter.prev_address)
 
     def _fail_access(self) -> bool:
         """Fail the access being made, and let nothing run after its instruction.

@@ -40,15 +40,16 @@ enum { STOP_NONE = 0, STOP_LIMIT = 1, STOP_GUARD = 2 };
 typedef struct {
     uint64_t hooked;       /* number of hook calls so far */
     uint64_t limit;        /* stop once hooked exceeds this */
-    uint64_t last_address; /* address of the most recent hook call */
-    uint64_t prev_address; /* address of the hook call before it */
+    /* addresses[hooked & 1]: the most recent hook call; addresses[(hooked - 1) & 1]: the
+       one before it (a two-entry ring: one store per instruction instead of a shift) */
+    uint64_t addresses[2];
     int (*stop)(void *uc); /* uc_emu_stop */
     /* uc_mem_read; used once per run, when the limit stops it */
     int (*mem_read)(void *uc, uint64_t address, void *bytes, uint64_t size);
     int (*reg_read)(void *uc, int regid, void *value); /* uc_reg_read */
     const uint8_t *code;   /* the guard's flags (see above); read by the guarded callback */
     uint32_t stop_reason;  /* STOP_* of the stop this hook requested */
-    /* raw bytes of the instruction at prev_address, captured at the stop:
+    /* raw bytes of the previous hook call's instruction, captured at the stop:
        if it is a branch, the stopping instruction is its delay slot, which
        unicorn still executes. Read here, before the delay slot runs, so a
        delay slot that overwrites the branch cannot fool the decoder. */
@@ -58,10 +59,10 @@ typedef struct {
 /* The limit: stop once hook call `limit + 1` happened (see step_counter.py). */
 static inline int count(flexemu_step_counter *c, void *uc, uint64_t address)
 {
-    c->prev_address = c->last_address;
-    c->last_address = address;
-    if (++c->hooked > c->limit) {
-        c->mem_read(uc, c->prev_address, c->prev_word, 4);
+    uint64_t hooked = ++c->hooked;
+    c->addresses[hooked & 1] = address;
+    if (hooked > c->limit) {
+        c->mem_read(uc, c->addresses[(hooked - 1) & 1], c->prev_word, 4);
         c->stop_reason = STOP_LIMIT;
         c->stop(uc);
         return 0;

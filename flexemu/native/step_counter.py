@@ -73,8 +73,8 @@ class StepCounterStruct(ctypes.Structure):
     _fields_ = (
         ("hooked", ctypes.c_uint64),  # number of hook calls so far
         ("limit", ctypes.c_uint64),  # stop once hooked exceeds this
-        ("last_address", ctypes.c_uint64),  # address of the most recent hook call
-        ("prev_address", ctypes.c_uint64),  # address of the hook call before it
+        # addresses[hooked & 1]: the most recent hook call, the other one: the call before it
+        ("addresses", ctypes.c_uint64 * 2),
         ("stop", ctypes.c_void_p),  # uc_emu_stop
         ("mem_read", ctypes.c_void_p),  # uc_mem_read
         ("reg_read", ctypes.c_void_p),  # uc_reg_read
@@ -232,7 +232,14 @@ class StepCounter:
     @property
     def last_address(self) -> int:
         """Address of the most recent hook call (the syscall, inside a syscall hook)."""
-        return int(self.struct.last_address)
+        s = self.struct
+        return int(s.addresses[s.hooked & 1])
+
+    @property
+    def prev_address(self) -> int:
+        """Address of the hook call before the most recent one."""
+        s = self.struct
+        return int(s.addresses[(s.hooked - 1) & 1])
 
     @property
     def limit(self) -> int:
@@ -258,14 +265,14 @@ class StepCounter:
         s.limit = limit
         s.hooked = 0
         s.stop_reason = STOP_NONE
-        s.last_address = s.prev_address = begin_pc
+        s.addresses[0] = s.addresses[1] = begin_pc
         ctypes.memset(s.prev_word, 0, 4)
         uc.emu_start(begin_pc, 0, count=0)
         return RunResult(
             hooked=int(s.hooked),
             limit=int(s.limit),
-            last_address=int(s.last_address),
-            prev_address=int(s.prev_address),
+            last_address=self.last_address,
+            prev_address=self.prev_address,
             prev_word=int.from_bytes(bytes(s.prev_word), "big"),
             final_pc=uc.reg_read(UC_MIPS_REG_PC),
             stop_reason=int(s.stop_reason),

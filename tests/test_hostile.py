@@ -25,11 +25,10 @@ from conftest import build_program, expectation, state_diff
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from instruction_strategies import CODE, DATA, i_type, instruction, j_type, r_type, regimm, values
+from step_cases import Verifier, deploy_verifier
 from test_differential_random import Case, Pair
 from test_lockstep import fresh_pair, lockstep
 
-from arbitration.chain import Chain
-from arbitration.verifier import Verifier
 from flexemu.emulator import Emulator
 from flexemu.engine import FastEngine
 from flexemu.loader import Program, load
@@ -121,7 +120,7 @@ def test_every_step_proves(case: str) -> None:
 
 @pytest.fixture(scope="module")
 def verifier() -> Verifier:
-    return Verifier.deploy(Chain.in_process())
+    return deploy_verifier()
 
 
 @pytest.mark.parametrize("case", list(CASES))

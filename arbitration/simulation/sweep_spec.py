@@ -84,6 +84,8 @@ class Sweep:
     proposer: tuple[StrategyEntry, ...]
     challenger_counts: tuple[int, ...]
     challengers: tuple[StrategyEntry, ...]
+    # Drop grid points where no party plays honest (they expect nothing).
+    only_with_honest_party: bool = False
 
 
 @dataclass(frozen=True)
@@ -253,7 +255,7 @@ def parse_sweep(data: Any, path: Path) -> Sweep:
         data,
         "",
         ("name", "programs", "proposer", "challengers"),
-        ("description", "seed", "game"),
+        ("description", "seed", "game", "only_with_honest_party"),
     )
     name = check.string(top["name"], "name")
     if not NAME_PATTERN.match(name):
@@ -268,6 +270,11 @@ def parse_sweep(data: Any, path: Path) -> Sweep:
             check.fail(f"programs[{i}]", f"a second program labelled {label!r} (give it a name)")
     game = check.mapping(top.get("game", {}), "game", (), ("clock_seconds", "bond_wei"))
     counts, challengers = _challengers(check, top["challengers"])
+    only_honest = top.get("only_with_honest_party", False)
+    if not isinstance(only_honest, bool):
+        check.fail(
+            "only_with_honest_party", f"expected true or false, got {_describe(only_honest)}"
+        )
     return Sweep(
         name=name,
         source=path,
@@ -295,6 +302,7 @@ def parse_sweep(data: Any, path: Path) -> Sweep:
         proposer=_strategy_list(check, top["proposer"], "proposer"),
         challenger_counts=counts,
         challengers=challengers,
+        only_with_honest_party=only_honest,
     )
 
 
@@ -423,6 +431,9 @@ def expand(sweep: Sweep, traced: dict[str, TracedProgram]) -> list[SweepCase]:
         for clock, bond, proposer, challengers in itertools.product(
             sweep.clock_seconds, sweep.bond_wei, proposers, sets
         ):
+            expected = expected_winner(run, proposer, challengers)
+            if expected is None and sweep.only_with_honest_party:
+                continue
             parameters = {
                 "program": program.data,
                 "clock_seconds": clock,
@@ -444,7 +455,7 @@ def expand(sweep: Sweep, traced: dict[str, TracedProgram]) -> list[SweepCase]:
                     proposer=proposer,
                     challengers=tuple(challengers),
                     trace_length=n,
-                    expected_winner=expected_winner(run, proposer, challengers),
+                    expected_winner=expected,
                 )
             )
     return cases

@@ -54,10 +54,8 @@ def module_files() -> dict[str, Path]:
 def is_module(name: str) -> bool:
     """True if `name` is a module file (source or extension) or a package of the project."""
     base = REPO.joinpath(*name.split("."))
-    return (
-        base.is_dir()
-        or base.with_suffix(".py").is_file()
-        or any(base.parent.glob(f"{base.name}.*.so"))
+    return base.is_dir() or base.with_suffix(".py").is_file() or any(
+        base.parent.glob(f"{base.name}.*.so")
     )
 
 

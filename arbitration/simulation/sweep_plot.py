@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from arbitration.simulation.plot import FONT, INK, MUTED, _line, _rect, _text
+from arbitration.simulation.plot import MUTED, _line, _rect, _text, svg_document
 from arbitration.simulation.sweep_summary import mix_of
 
 WIDTH = 960
@@ -110,10 +110,4 @@ def render_sweep_svg(name: str, rows: list[dict[str, Any]]) -> str:
         elements, y = panel(rows, y)
         body += elements
         y += 28
-    height = int(y)
-    return (
-        f"<svg xmlns='http://www.w3.org/2000/svg' width='{WIDTH}' height='{height}' "
-        f"viewBox='0 0 {WIDTH} {height}' {FONT}>\n"
-        f"<rect width='{WIDTH}' height='{height}' fill='#ffffff'/>\n"
-        f"<g fill='{INK}'>\n" + "\n".join(body) + "\n</g>\n</svg>\n"
-    )
+    return svg_document(body, WIDTH, int(y))

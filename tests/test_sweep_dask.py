@@ -94,6 +94,8 @@ def test_a_local_cluster_of_two_workers_plays_every_case_once(
     summary = json.loads((out / "summary.json").read_text())
     assert summary["rows"] == len(cases) and summary["honest_won_every_row"] is True
     assert (out / "sweep.svg").read_text().startswith("<svg")
+    csv_lines = (out / "rows.csv").read_text().splitlines()
+    assert len(csv_lines) == len(cases) + 1 and csv_lines[0].startswith("id,index,program")
     assert f"the honest party won {len(cases)} of {len(cases)}" in result.stdout
 
 

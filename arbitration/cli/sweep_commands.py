@@ -1,13 +1,15 @@
 """The sweep command: `flexemu-game sweep SWEEP.yaml --out DIR`.
 
-Plays every scenario of a sweep's grid on Dask and writes `DIR/rows.jsonl` (one row per game,
-appended as each finishes), `DIR/failures.jsonl` (cases that raised), `DIR/summary.json` and
-`DIR/sweep.svg`. Exit codes: 0 when the honest party won every row and no case failed, 1
-otherwise, 2 on bad input. Dask is imported inside the command only.
+Plays every scenario of a sweep's grid on Dask and writes `DIR/rows.jsonl` (one row per
+game, appended as each finishes), `DIR/failures.jsonl` (cases that raised), and at the end
+`DIR/rows.csv` (the same rows), `DIR/summary.json` and `DIR/sweep.svg`. Exit codes: 0 when
+the honest party won every row and no case failed, 1 otherwise, 2 on bad input. Dask is
+imported inside the command only.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -69,7 +71,7 @@ def _run(spec: Any, out: Path, workers: int | None, scheduler: str | None, resum
 
     from arbitration.simulation.sweep_dask import dask_client, run_cases
     from arbitration.simulation.sweep_plot import render_sweep_svg
-    from arbitration.simulation.sweep_rows import ROWS_FILE, RowLog
+    from arbitration.simulation.sweep_rows import ROWS_FILE, RowLog, rows_csv
     from arbitration.simulation.sweep_run import traced
     from arbitration.simulation.sweep_spec import case_scenario, expand
     from arbitration.simulation.sweep_summary import summary_document
@@ -122,9 +124,8 @@ def _run(spec: Any, out: Path, workers: int | None, scheduler: str | None, resum
                     run_cases(client, pending, on_row, on_failure)
         rows = sorted(log.rows, key=lambda r: r["index"])
     document = summary_document(rows, len(failures))
-    import json
-
     write_atomic(out / "summary.json", json.dumps(document, indent=2) + "\n")
+    write_atomic(out / "rows.csv", rows_csv(rows))
     write_atomic(out / "sweep.svg", render_sweep_svg(spec.name, rows))
     _print_summary(console, document, failures)
     raise typer.Exit(0 if document["honest_won_every_row"] else 1)

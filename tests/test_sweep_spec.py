@@ -185,6 +185,9 @@ def test_the_cli_refuses_a_bad_sweep_with_one_line_and_exit_2(tmp_path: Path) ->
     assert result.stderr.count("\n") == 1 and "proposer[0].strategy" in result.stderr
     result = CliRunner().invoke(app, ["sweep", str(path), "--out", "o", "--workers", "0"])
     assert result.exit_code == 2 and "--workers" in result.stderr
+    good = write(tmp_path, SWEEP)
+    result = CliRunner().invoke(app, ["sweep", str(good), "--out", "o", "--scheduler", "host:1"])
+    assert result.exit_code == 2 and "tcp://HOST:PORT" in result.stderr
 
 
 def test_a_worker_traces_a_program_once_and_plays_cases_from_it(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ imported inside the command only.
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -52,7 +53,7 @@ def sweep(
     spec = load_sweep(sweep_file)
     if out.exists() and not out.is_dir():
         raise fail(f"--out: {out} is not a folder")
-    if (out / ROWS_FILE).exists() and not resume:
+    if (out / ROWS_FILE).exists() and (out / ROWS_FILE).stat().st_size and not resume:
         raise fail(f"{out / ROWS_FILE} exists: pass --resume to continue it, or another --out")
     out.mkdir(parents=True, exist_ok=True)
     _run(spec, out, workers, scheduler, resume)
@@ -100,7 +101,11 @@ def _run(spec: Any, out: Path, workers: int | None, scheduler: str | None, resum
             TimeRemainingColumn(),
         )
         where = scheduler or f"{workers or 'one per core'} local workers"
-        with Progress(*columns, console=console) as progress:
+        # Connect first: an unreachable scheduler is one error line, before any bar is drawn.
+        with (
+            dask_client(workers, scheduler) if pending else nullcontext() as client,
+            Progress(*columns, console=console) as progress,
+        ):
             task = progress.add_task(
                 f"{spec.name} ({where})",
                 total=len(cases),
@@ -119,9 +124,8 @@ def _run(spec: Any, out: Path, workers: int | None, scheduler: str | None, resum
                 progress.update(task, failures=len(failures))
                 progress.advance(task)
 
-            if pending:
-                with dask_client(workers, scheduler) as client:
-                    run_cases(client, pending, on_row, on_failure)
+            if client is not None:
+                run_cases(client, pending, on_row, on_failure)
         rows = sorted(log.rows, key=lambda r: r["index"])
     document = summary_document(rows, len(failures))
     write_atomic(out / "summary.json", json.dumps(document, indent=2) + "\n")

@@ -19,9 +19,14 @@ from dask.distributed import Client, LocalCluster, as_completed
 
 from arbitration.simulation.sweep_run import run_case
 from arbitration.simulation.sweep_spec import SweepCase
+from flexemu.errors import FlexEmuError
 
 #: How long to wait for a remote scheduler to answer before giving up.
 CONNECT_SECONDS = 30
+
+
+class ClusterError(FlexEmuError, ValueError):
+    """The Dask scheduler named on the command line cannot be reached."""
 
 
 @contextmanager
@@ -30,7 +35,14 @@ def dask_client(workers: int | None, scheduler: str | None) -> Iterator[Client]:
     (default: one per core), each with one thread: a worker's traces are single-threaded
     (`sweep_run.traced`) and the games are CPU-bound Python, so processes are what scales."""
     if scheduler is not None:
-        with Client(scheduler, timeout=CONNECT_SECONDS) as client:
+        try:
+            client = Client(scheduler, timeout=CONNECT_SECONDS)
+        except (OSError, ValueError) as error:
+            raise ClusterError(
+                f"--scheduler: cannot reach a Dask scheduler at {scheduler} "
+                f"within {CONNECT_SECONDS} s ({type(error).__name__})"
+            ) from None
+        with client:
             yield client
         return
     with (

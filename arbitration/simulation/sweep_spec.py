@@ -27,16 +27,14 @@ from typing import Any
 from arbitration.agents.strategy import SILENT_AFTER, STRATEGIES, STRATEGY_PARAMETERS, Strategy
 from arbitration.agents.views import TraceView
 from arbitration.simulation.scenario import (
-    DEFAULT_BOND_WEI,
-    DEFAULT_CLOCK_SECONDS,
-    MAX_BOND_WEI,
-    MAX_CLOCK_SECONDS,
     NAME_PATTERN,
+    GameSettings,
     ProgramSpec,
     Scenario,
     ScenarioError,
     _Checker,
     _describe,
+    _game,
     _program,
     _read_yaml,
     parse_scenario,
@@ -233,18 +231,32 @@ def _program_entry(check: _Checker, raw: Any, index: int) -> SweepProgram:
     if not isinstance(raw, dict):
         check.fail(where, f"expected a mapping, got {_describe(raw)}")
     data = dict(raw)
-    label = data.pop("name", None)
+    label = _name(check, data.pop("name"), f"{where}.name") if "name" in data else None
     spec = _program(_Within(check.path, "program", where), data)
-    if label is None:
-        label = spec.path.name
-    elif not isinstance(label, str) or not NAME_PATTERN.match(label):
-        check.fail(
-            f"{where}.name", f"expected letters, digits, '.', '_' or '-', got {_describe(label)}"
-        )
+    label = label or spec.path.name
     data["path"] = str(spec.path)  # absolute: a worker resolves nothing against the sweep file
     if "stdin_file" in data:
         data["stdin_file"] = str((check.path.parent / data["stdin_file"]).resolve())
     return SweepProgram(label=label, data=data, spec=spec)
+
+
+def _game_values(check: _Checker, game: dict[str, Any], key: str) -> tuple[int, ...]:
+    """A `game:` setting's values, each checked by the scenario loader's own `_game`."""
+    if key not in game:
+        return (getattr(GameSettings(), key),)
+    many = isinstance(game[key], list)
+    values = []
+    for i, value in enumerate(_values(check, game[key], f"game.{key}")):
+        where = f"game.{key}[{i}]" if many else f"game.{key}"
+        values.append(getattr(_game(_Within(check.path, f"game.{key}", where), {key: value}), key))
+    return tuple(values)
+
+
+def _name(check: _Checker, value: Any, where: str) -> str:
+    name = check.string(value, where)
+    if not NAME_PATTERN.match(name):
+        check.fail(where, f"expected letters, digits, '.', '_' or '-', got {_describe(name)}")
+    return name
 
 
 def parse_sweep(data: Any, path: Path) -> Sweep:
@@ -257,9 +269,7 @@ def parse_sweep(data: Any, path: Path) -> Sweep:
         ("name", "programs", "proposer", "challengers"),
         ("description", "seed", "game", "only_with_honest_party"),
     )
-    name = check.string(top["name"], "name")
-    if not NAME_PATTERN.match(name):
-        check.fail("name", f"expected letters, digits, '.', '_' or '-', got {_describe(name)}")
+    name = _name(check, top["name"], "name")
     raw_programs = top["programs"]
     if not isinstance(raw_programs, list) or not raw_programs:
         check.fail("programs", f"expected a non-empty list, got {_describe(raw_programs)}")
@@ -281,24 +291,8 @@ def parse_sweep(data: Any, path: Path) -> Sweep:
         description=check.string(top.get("description", ""), "description", allow_empty=True),
         seed=check.natural(top.get("seed", 0), "seed"),
         programs=programs,
-        clock_seconds=tuple(
-            _naturals(
-                check,
-                game.get("clock_seconds", DEFAULT_CLOCK_SECONDS),
-                "game.clock_seconds",
-                1,
-                (MAX_CLOCK_SECONDS, "the game keeps clocks as uint64 seconds"),
-            )
-        ),
-        bond_wei=tuple(
-            _naturals(
-                check,
-                game.get("bond_wei", DEFAULT_BOND_WEI),
-                "game.bond_wei",
-                0,
-                (MAX_BOND_WEI, "a party's funded balance, less 1 ether for gas"),
-            )
-        ),
+        clock_seconds=_game_values(check, game, "clock_seconds"),
+        bond_wei=_game_values(check, game, "bond_wei"),
         proposer=_strategy_list(check, top["proposer"], "proposer"),
         challenger_counts=counts,
         challengers=challengers,

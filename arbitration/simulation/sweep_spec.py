@@ -22,7 +22,7 @@ import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from arbitration.agents.strategy import SILENT_AFTER, STRATEGIES, STRATEGY_PARAMETERS, Strategy
 from arbitration.agents.views import TraceView
@@ -124,7 +124,7 @@ class _Within(_Checker):
         super().__init__(path)
         self.loader_key, self.sweep_key = loader_key, sweep_key
 
-    def fail(self, where: str, message: str) -> Any:
+    def fail(self, where: str, message: str) -> NoReturn:
         if where == self.loader_key or where.startswith(self.loader_key + "."):
             where = self.sweep_key + where[len(self.loader_key) :]
         return super().fail(where, message)

@@ -3,13 +3,15 @@
 Plays every scenario of a sweep's grid on Dask and writes `DIR/rows.jsonl` (one row per
 game, appended as each finishes), `DIR/failures.jsonl` (cases that raised), and at the end
 `DIR/rows.csv` (the same rows), `DIR/summary.json` and `DIR/sweep.svg`. Exit codes: 0 when
-the honest party won every row and no case failed, 1 otherwise, 2 on bad input. Dask is
-imported inside the command only.
+the honest party won every row and no case failed, 1 otherwise, 2 on bad input, 130 when
+interrupted (Ctrl-C or SIGTERM; the finished rows stay). Dask is imported inside the
+command only.
 """
 
 from __future__ import annotations
 
 import json
+import signal
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
@@ -56,7 +58,21 @@ def sweep(
     if (out / ROWS_FILE).exists() and (out / ROWS_FILE).stat().st_size and not resume:
         raise fail(f"{out / ROWS_FILE} exists: pass --resume to continue it, or another --out")
     out.mkdir(parents=True, exist_ok=True)
-    _run(spec, out, workers, scheduler, resume)
+    # `kill` stops a sweep the way Ctrl-C does: the cluster is shut down, no row is lost.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        _run(spec, out, workers, scheduler, resume)
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: the finished rows are in {out / ROWS_FILE}; --resume continues")
+        raise typer.Exit(INTERRUPTED) from None
+
+
+#: The exit status of an interrupted sweep (as a shell reports SIGINT: 128 + 2).
+INTERRUPTED = 130
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _run(spec: Any, out: Path, workers: int | None, scheduler: str | None, resume: bool) -> None:

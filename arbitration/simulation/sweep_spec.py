@@ -46,8 +46,6 @@ MAX_CHALLENGERS = 1
 
 #: A strategy entry's keys whose value is a position spec (a step, a list, fractions, random).
 POSITION_KEYS = ("step",)
-#: Keys whose value is a move count or a list of them.
-COUNT_KEYS = ("moves", SILENT_AFTER)
 
 
 @dataclass(frozen=True)

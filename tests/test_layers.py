@@ -35,6 +35,8 @@ LAYERS = (
 
 #: Top-level packages whose presence in sys.modules means py-evm or web3 was loaded.
 CHAIN_STACK = ("eth", "web3", "eth_tester", "eth_account")
+#: Top-level packages of Dask: only the sweep command may load them.
+DASK = ("dask", "distributed")
 
 
 def module_files() -> dict[str, Path]:
@@ -184,9 +186,11 @@ print("LOADED " + json.dumps(loaded), file=sys.stderr)
 """
 
 
-def chain_modules_after(args: list[str], cwd: Path) -> list[str]:
+def chain_modules_after(
+    args: list[str], cwd: Path, watched: tuple[str, ...] = CHAIN_STACK
+) -> list[str]:
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(args), json.dumps(CHAIN_STACK)],
+        [sys.executable, "-c", PROBE, json.dumps(args), json.dumps(watched)],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -216,7 +220,38 @@ def test_prove_and_check_never_load_py_evm_or_web3(tmp_path: Path) -> None:
     assert chain_modules_after(["check", "proof.json"], tmp_path) == []
 
 
-COMMAND_TABLES = ("EMULATOR_COMMANDS", "GAME_COMMANDS", "NODE_COMMANDS", "VERIFIER_COMMANDS")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["run", HELLO],
+        ["simulate", "--json", str(REPO / "scenarios" / "honest-hello.yaml")],
+    ],
+    ids=["help", "run", "simulate"],
+)
+def test_only_the_sweep_command_loads_dask(args: list[str], tmp_path: Path) -> None:
+    assert chain_modules_after(args, tmp_path, DASK) == []
+
+
+def test_the_probe_sees_the_sweep_command_load_dask(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(
+        f"name: probe\nprograms: [{{path: {HELLO}}}]\n"
+        "proposer: {strategy: honest}\nchallengers: {strategy: honest}\n"
+    )
+    loaded = chain_modules_after(
+        ["sweep", str(sweep), "--out", "o", "--workers", "1"], tmp_path, DASK
+    )
+    assert "distributed" in loaded
+
+
+COMMAND_TABLES = (
+    "EMULATOR_COMMANDS",
+    "GAME_COMMANDS",
+    "NODE_COMMANDS",
+    "VERIFIER_COMMANDS",
+    "SWEEP_COMMANDS",
+)
 
 
 def command_names() -> list[str]:

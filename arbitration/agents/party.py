@@ -62,13 +62,17 @@ class Agent:
         strategy: Strategy,
         factory_address: str,
         max_steps: int = DEFAULT_MAX_STEPS,
+        emulator: Emulator | None = None,
     ) -> None:
         self.chain = chain
         self.max_steps = max_steps
         self.from_block = chain.w3.eth.block_number  # games created from now on are ours
         self.account = account
         self.strategy = strategy
-        self.emulator = Emulator(program)
+        # A sweep hands in a trace it already ran (to `max_steps`, of this program): a worker
+        # traces each program once, not once per scenario and party.
+        self.emulator = emulator if emulator is not None else Emulator(program)
+        self.traced = emulator is not None
         self.trace = TraceView(self.emulator, strategy, self.role.label)
         self.factory = GameFactory(chain, factory_address)
         self.game: Game | None = None
@@ -83,7 +87,8 @@ class Agent:
     def prepare(self) -> None:
         """Run the program once (checkpointing). Safe to run in a thread: unicorn releases the
         GIL while it runs."""
-        self.emulator.run(self.max_steps)
+        if not self.traced:
+            self.emulator.run(self.max_steps)
 
     @property
     def game_view(self) -> GameView | None:
@@ -258,8 +263,9 @@ class Proposer(Agent):
         clock_seconds: int,
         bond: int,
         max_steps: int = DEFAULT_MAX_STEPS,
+        emulator: Emulator | None = None,
     ) -> None:
-        super().__init__(chain, account, program, strategy, factory_address, max_steps)
+        super().__init__(chain, account, program, strategy, factory_address, max_steps, emulator)
         self.clock_seconds = clock_seconds
         self.bond = bond
 

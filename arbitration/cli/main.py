@@ -18,6 +18,7 @@ EMULATOR_COMMANDS = ("run", "state", "prove", "check")
 GAME_COMMANDS = ("simulate",)
 NODE_COMMANDS = ("deploy", "agent")
 VERIFIER_COMMANDS = ("vectors",)
+SWEEP_COMMANDS = ("sweep",)
 
 
 def command_named(argv: Sequence[str]) -> str | None:
@@ -29,7 +30,13 @@ def register(command: str | None) -> None:
     """Import the command modules `command` needs; every one for None or an unknown name."""
     from arbitration.cli import emulator_commands  # noqa: F401  (run, state, prove, check)
 
-    known = (*EMULATOR_COMMANDS, *GAME_COMMANDS, *NODE_COMMANDS, *VERIFIER_COMMANDS)
+    known = (
+        *EMULATOR_COMMANDS,
+        *GAME_COMMANDS,
+        *NODE_COMMANDS,
+        *VERIFIER_COMMANDS,
+        *SWEEP_COMMANDS,
+    )
     everything = command not in known
     if everything or command in GAME_COMMANDS:
         from arbitration.cli import game_commands  # noqa: F401
@@ -37,6 +44,8 @@ def register(command: str | None) -> None:
         from arbitration.cli import node_commands  # noqa: F401
     if everything or command in VERIFIER_COMMANDS:
         from arbitration.cli import verifier_commands  # noqa: F401
+    if everything or command in SWEEP_COMMANDS:
+        from arbitration.cli import sweep_commands  # noqa: F401
 
 
 def main() -> None:

@@ -362,10 +362,14 @@ def render_svg(outcome: Outcome) -> str:
         elements, y = panel(outcome, y)
         body += elements
         y += 22
-    height = int(y)
+    return svg_document(body, WIDTH, int(y))
+
+
+def svg_document(body: list[str], width: int, height: int) -> str:
+    """The elements on a white page of `width` x `height`, in the pictures' shared font."""
     return (
-        f"<svg xmlns='http://www.w3.org/2000/svg' width='{WIDTH}' height='{height}' "
-        f"viewBox='0 0 {WIDTH} {height}' {FONT}>\n"
-        f"<rect width='{WIDTH}' height='{height}' fill='#ffffff'/>\n"
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+        f"viewBox='0 0 {width} {height}' {FONT}>\n"
+        f"<rect width='{width}' height='{height}' fill='#ffffff'/>\n"
         f"<g fill='{INK}'>\n" + "\n".join(body) + "\n</g>\n</svg>\n"
     )

@@ -35,6 +35,7 @@ from arbitration.contracts.game import Game
 from arbitration.contracts.view import GameView
 from arbitration.simulation.outcome import Outcome, StepResolution
 from arbitration.simulation.scenario import Scenario
+from flexemu.emulator import Emulator
 from flexemu.loader import Program
 from flexemu.proof import fetched_word
 from flexemu.state import State
@@ -74,9 +75,12 @@ def simulate(
     scenario: Scenario,
     observer: Callable[[Move], None] | None = None,
     chain: Chain | None = None,
+    traced: Emulator | None = None,
 ) -> Outcome:
     """Play `scenario` on `chain` (default: a fresh in-process chain) and return the outcome.
-    `observer` is called with each move as soon as it is on chain."""
+    `observer` is called with each move as soon as it is on chain. `traced`, if given, is the
+    scenario's program already run to its max_steps: both agents read it (one after the other,
+    never at once) instead of tracing the program themselves."""
     started = time.perf_counter()
     chain = chain or default_chain()
     seconds: dict[str, float] = {}
@@ -96,6 +100,7 @@ def simulate(
         clock_seconds=scenario.game.clock_seconds,
         bond=scenario.game.bond_wei,
         max_steps=max_steps,
+        emulator=traced,
     )
     challenger = Challenger(
         chain,
@@ -104,6 +109,7 @@ def simulate(
         scenario.challenger,
         factory_address,
         max_steps,
+        traced,
     )
     _prepare_in_parallel((proposer, challenger))
     seconds["emulate"] = time.perf_counter() - mark

@@ -25,6 +25,11 @@ from arbitration.chain.base import TX_BASE_GAS, Chain
 VERIFIER_ARTIFACTS = {"mips": "MipsVerifier"}
 DEFAULT_ISA = "mips"
 
+#: The VM id of each ISA: a claim names its VM, the factory keeps one verifier per id
+#: (`verifiers[vm]`) and a game refuses a step proof made for another VM (`WrongVm`). 0 is
+#: never a VM. docs/game.md section 5 lists them.
+VM_IDS = {"mips": 1}
+
 #: Gas limit for a measured step: far above the worst step, far below the block limit.
 STEP_TX_GAS = 2_000_000
 

@@ -32,6 +32,23 @@ class StepResolution:
 
 
 @dataclass(frozen=True)
+class ChallengeOutcome:
+    """One challenge against the claim, as the report shows it."""
+
+    id: int  # its id in the game (the order challenges reached the chain)
+    challenger: int  # the challenger's place in the scenario's lineup (0-based)
+    account: str
+    strategy: str  # how the challenger played (`strategy_text`)
+    winner: PartyName | None  # None: moot (the claim fell through another) or unresolved
+    reason: str  # "step" | "timeout" | "moot" | "unresolved"
+    disputed_step: int | None  # lo once the bisection narrowed to one step
+    moves: int  # transactions in this challenge (its opening, every move, the settling one)
+    gas: dict[str, int] = field(default_factory=dict)  # gasUsed per actor in this challenge
+    bond: int = 0
+    settled_at: int | None = None  # block timestamp of the transaction that settled it
+
+
+@dataclass(frozen=True)
 class Outcome:
     """The result of one dispute, as the report shows it."""
 
@@ -41,9 +58,13 @@ class Outcome:
     trace_length: int  # the proposer's claimed N
     claimed_state_hash: bytes  # the proposer's claimed state at N
     winner: PartyName | None  # None if the game did not resolve
-    reason: str  # "step" | "timeout" | "unchallenged"
+    reason: str  # "step" | "timeout" (the winning challenge's), "unchallenged" | "defended"
     disputed_step: int | None
     moves: tuple[Move, ...]
     resolution: StepResolution | None = None
     gas: dict[str, int] = field(default_factory=dict)  # total gasUsed per actor
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase
+    challenges: tuple[ChallengeOutcome, ...] = ()  # every challenge, in the order they came
+    payouts: dict[str, int] = field(default_factory=dict)  # wei withdrawn per account
+    created_at: int = 0  # block timestamp of the claim
+    settled_at: int = 0  # block timestamp of the transaction that resolved the claim

@@ -68,3 +68,10 @@ class Outcome:
     payouts: dict[str, int] = field(default_factory=dict)  # wei withdrawn per account
     created_at: int = 0  # block timestamp of the claim
     settled_at: int = 0  # block timestamp of the transaction that resolved the claim
+    # The challenge the report's ladder follows: the one that rejected the claim, else the
+    # first that narrowed to one step, else the first (None: unchallenged)
+    decisive_challenge: int | None = None
+
+    def moves_of(self, challenge: int | None) -> tuple[Move, ...]:
+        """The claim's own moves (propose, resolve) and those of one challenge."""
+        return tuple(m for m in self.moves if m.challenge is None or m.challenge == challenge)

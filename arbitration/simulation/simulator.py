@@ -172,9 +172,11 @@ def _order(proposer: Agent, challengers: list[Challenger]) -> list[Agent]:
 
 
 def _in_step_phase(agent: Agent) -> bool:
-    view = agent.game_view
-    if view is None:
+    """Whether a challenge `agent` plays is in the step phase now (its view brought up to
+    date: the move that got there may be the last of the previous round)."""
+    if agent.watcher is None:
         return False
+    view = agent.watcher.refresh()
     if isinstance(agent, Challenger):
         own = agent.challenge_id
         return own is not None and view.challenges[own].step_phase
@@ -328,6 +330,7 @@ def _outcome(
         payouts=payouts,
         created_at=view.created_at,
         settled_at=resolved[0].args["timestamp"] if resolved else 0,
+        decisive_challenge=decisive.id if decisive is not None else None,
     )
 
 

@@ -206,7 +206,9 @@ def _play(
             break
         acted = False
         for agent in _order(proposer, challengers):
-            for _ in range(len(challengers) + 2):  # the proposer: a move per live challenge
+            # a challenger moves once a round, the proposer once per live challenge
+            budget = 1 if isinstance(agent, Challenger) else len(challengers) + 1
+            for _ in range(budget):
                 move = agent.act()
                 if move is None:
                     break

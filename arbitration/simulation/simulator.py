@@ -6,7 +6,7 @@ The loop (docs/game.md, "Simulation"):
 
 * the proposer creates the game with its claim;
 * each round, every agent is asked in turn (in the step phase forgers first, then the
-  challengers in the order they arrive, then the proposer) and each makes every move it has
+  proposer, then the challengers in the order they arrive) and each makes every move it has
   due: a challenger at most one in its own challenge, the proposer one per live challenge;
   so the challenges are played side by side, and a round costs the same chain time whatever
   their number;
@@ -164,9 +164,11 @@ def _prepare_in_parallel(agents: tuple[Agent, ...]) -> None:
 
 
 def _order(proposer: Agent, challengers: list[Challenger]) -> list[Agent]:
-    """Forgers first (a forged proof is sent, and rejected, before the honest proof ends a
-    challenge), then the challengers in the order they arrive, then the proposer."""
-    everyone: list[Agent] = [*challengers, proposer]
+    """Forgers in the step phase first (a forged proof is sent, and rejected, before the
+    honest proof ends a challenge), then the proposer, then the challengers in the order they
+    arrive. The proposer before the challengers: a challenge reaches the step phase by a
+    challenger's answer, so the step is proven a round later, after any forger's try."""
+    everyone: list[Agent] = [proposer, *challengers]
     forgers = [a for a in everyone if a.forges and _in_step_phase(a)]
     return forgers + [a for a in everyone if a not in forgers]
 

@@ -75,7 +75,7 @@ def test_real_proofs_are_accepted_with_consistent_gas(
     assert gas["eip7623_floor"] == 21_000 + 10 * (zeros + 4 * nonzeros)
     assert gas["transaction"] == gas["execution"] + 21_000 + 4 * zeros + 16 * nonzeros
     assert 0 < gas["execution"] < 1_000_000
-    assert report["chain"].startswith("py-evm ") and report["chain"].endswith(" cancun")
+    assert report["chain"].startswith("py-evm ") and report["chain"].endswith(" prague")
 
 
 @pytest.fixture(scope="module")

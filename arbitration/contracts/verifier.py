@@ -19,7 +19,7 @@ from typing import Any
 
 from web3.contract import Contract
 
-from arbitration.chain.base import TX_BASE_GAS, Chain
+from arbitration.chain.base import Chain, calldata_floor_gas
 
 #: The step verifier contract of each ISA (`contracts/build/NAME.json`).
 VERIFIER_ARTIFACTS = {"mips": "MipsVerifier"}
@@ -33,28 +33,18 @@ VM_IDS = {"mips": 1}
 #: Gas limit for a measured step: far above the worst step, far below the block limit.
 STEP_TX_GAS = 2_000_000
 
-#: EIP-7623 (Prague): a transaction pays at least 21000 + 10 gas per calldata token, where a
-#: zero byte is 1 token and a non-zero byte 4.
-FLOOR_GAS_PER_TOKEN = 10
-NONZERO_BYTE_TOKENS = 4
-
 
 @dataclass(frozen=True)
 class StepGas:
-    """What one verified step costs, from a real transaction's receipt (Cancun)."""
+    """What one verified step costs, from a real transaction's receipt (Prague)."""
 
     post_state_hash: bytes
-    execution_gas: int  # gasUsed - intrinsic (Cancun): what a calling contract pays
-    transaction_gas: int  # the receipt's gasUsed under the pinned Cancun fork
+    # gasUsed - intrinsic: what a calling contract pays (exact above the floor; a transaction
+    # at the floor hides it, and this is then an upper bound)
+    execution_gas: int
+    transaction_gas: int  # the receipt's gasUsed under the pinned Prague fork (floor included)
     calldata_bytes: int  # length of the transaction's calldata
-    floor_gas: int  # what EIP-7623 (Prague) would charge at least: 21000 + 10 * tokens
-
-
-def floor_gas(calldata: bytes) -> int:
-    """The EIP-7623 calldata floor of a transaction carrying `calldata`."""
-    zeros = calldata.count(0)
-    tokens = zeros + NONZERO_BYTE_TOKENS * (len(calldata) - zeros)
-    return TX_BASE_GAS + FLOOR_GAS_PER_TOKEN * tokens
+    floor_gas: int  # EIP-7623's least charge for this calldata: 21000 + 10 * tokens
 
 
 def verifier_artifact(isa: str) -> str:
@@ -112,5 +102,5 @@ class Verifier:
             execution_gas=receipt.gas_used - Chain.intrinsic_gas(calldata),
             transaction_gas=receipt.gas_used,
             calldata_bytes=len(calldata),
-            floor_gas=floor_gas(calldata),
+            floor_gas=calldata_floor_gas(calldata),
         )

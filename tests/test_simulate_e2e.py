@@ -221,7 +221,8 @@ def test_the_silent_party_loses_on_time(shared_chain: Chain, silent: str, moves:
     assert outcome.reason == ("timeout" if other == "challenger" else "defended")
     check_outcome_against_the_emulator(scenario, outcome)
     played = [m for m in outcome.moves if m.challenge == 0 and m.reverted is None]
-    assert played[-1].action == "timeout" and played[-1].clocks[0 if silent == "proposer" else 1] == 0
+    last = played[-1]
+    assert last.action == "timeout" and last.clocks[0 if silent == "proposer" else 1] == 0
 
 
 TINY = load_scenario(SCENARIOS / "lying-proposer-first-step.yaml")

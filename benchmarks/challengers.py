@@ -68,7 +68,8 @@ def main() -> None:
         table = Table(title=f"{name}: claim over exitcode (N = {N:,}), clocks {clock} s, Prague")
         for column in (
             "challengers", "winner", "proposer gas", "gas / challenger (mean, max)",
-            "gas / proposer move", "wall s", "wall / wall(1)", "settle s (bound)",
+            "gas / proposer move", "moves", "wall s (emulate, dispute)", "wall / wall(1)",
+            "settle s (bound)",
         ):
             table.add_column(column, justify="right")
         first = None
@@ -86,7 +87,8 @@ def main() -> None:
                 f"{outcome.gas.get('proposer', 0):,}",
                 f"{sum(per_challenger) // len(per_challenger):,}, {max(per_challenger):,}",
                 f"{outcome.gas.get('proposer', 0) // len(proposer_moves):,}",
-                f"{wall:.2f}",
+                str(len(outcome.moves)),
+                f"{wall:.2f} ({outcome.seconds['emulate']:.2f}, {outcome.seconds['dispute']:.2f})",
                 f"{wall / first:.2f} (k = {k})",
                 f"{settle:,} (<= {bound:,})",
             )

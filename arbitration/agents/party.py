@@ -147,6 +147,14 @@ class Agent:
     def decide(self, view: GameView) -> Move | None:
         raise NotImplementedError
 
+    def leave(self) -> None:
+        """Forget the game this party plays (its emulator stays): ready to follow another."""
+        self.game = None
+        self.watcher = None
+        self.sent = 0
+        self.forged = False
+        self.out_of_time = set()
+
     def settle(self) -> list[Move]:
         """After the claim is resolved: close this party's moot challenges (`reclaim`) and pull
         whatever the game credited it (`withdraw`). Bonds are never pushed."""
@@ -377,6 +385,10 @@ class Challenger(Agent):
     def enter(self) -> Move | None:
         event = self.newest_game(self.from_block)
         return None if event is None else self.challenge_if_wrong(self.follow(event))
+
+    def leave(self) -> None:
+        super().leave()
+        self.challenge_id = None
 
     def follow(self, event: GameEvent) -> GameView:
         view = super().follow(event)

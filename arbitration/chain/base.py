@@ -263,6 +263,11 @@ class Chain:
 
     # ---- gas -------------------------------------------------------------------------------
 
+    def call_gas(self, to: str, data: bytes) -> int | None:
+        """The execution gas of a call where the chain can tell it apart from a receipt (in
+        process: a py-evm message call); None here."""
+        return None
+
     @staticmethod
     def intrinsic_gas(calldata: bytes) -> int:
         """Intrinsic gas of a message-call tx without access list (Cancun and Prague):

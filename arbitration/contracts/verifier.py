@@ -39,8 +39,8 @@ class StepGas:
     """What one verified step costs, from a real transaction's receipt (Prague)."""
 
     post_state_hash: bytes
-    # gasUsed - intrinsic: what a calling contract pays (exact above the floor; a transaction
-    # at the floor hides it, and this is then an upper bound)
+    # what a calling contract pays: the call frame's gas (in process, from a py-evm message
+    # call; elsewhere gasUsed - intrinsic, an upper bound when the receipt is at the floor)
     execution_gas: int
     transaction_gas: int  # the receipt's gasUsed under the pinned Prague fork (floor included)
     calldata_bytes: int  # length of the transaction's calldata
@@ -97,9 +97,12 @@ class Verifier:
         call = self.contract.functions.stepFrom(pre_state_hash, witness, proof)
         receipt = self.chain.transact(call, gas=STEP_TX_GAS)
         calldata = bytes(self.chain.w3.eth.get_transaction(receipt.tx_hash)["input"])
+        execution = self.chain.call_gas(self.address, calldata)
         return StepGas(
             post_state_hash=post_state_hash,
-            execution_gas=receipt.gas_used - Chain.intrinsic_gas(calldata),
+            execution_gas=(
+                receipt.gas_used - Chain.intrinsic_gas(calldata) if execution is None else execution
+            ),
             transaction_gas=receipt.gas_used,
             calldata_bytes=len(calldata),
             floor_gas=calldata_floor_gas(calldata),

@@ -53,7 +53,7 @@ class Outcome:
     """The result of one dispute, as the report shows it."""
 
     scenario: str
-    chain: str  # e.g. "py-evm 0.12.1b1 (cancun, in process)"
+    chain: str  # e.g. "py-evm 0.12.1b1 (prague, in process)"
     game: str  # the game contract's address
     trace_length: int  # the proposer's claimed N
     claimed_state_hash: bytes  # the proposer's claimed state at N

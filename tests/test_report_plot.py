@@ -395,7 +395,7 @@ def test_the_report_lists_every_challenge(crowded: tuple[Scenario, Outcome]) -> 
 def test_the_narration_and_the_picture_show_every_challenge(
     crowded: tuple[Scenario, Outcome],
 ) -> None:
-    scenario, outcome = crowded
+    _, outcome = crowded
     lines = closing_lines(outcome)
     shown = [line for line in lines if line.startswith("  challenge ")]
     assert len(shown) == 3

@@ -32,10 +32,6 @@ contract RejectingParty {
         target.challenge{value: msg.value}();
     }
 
-    function bisect(uint256 id, uint64 position, bytes32 stateHash) external {
-        game.bisect(id, position, stateHash);
-    }
-
     function setAccept(bool value) external {
         accept = value;
     }

@@ -5,7 +5,7 @@ pays for it. The verifier has targets: median execution gas <= 40,000, max <=
 100,000, runtime code under the EIP-170 limit of 24,576 bytes. Calldata is most
 of a proof's transaction cost, and under EIP-7623 (Prague) it has a floor price.
 This script sends every proof as a real transaction (`Verifier.measure`) on the
-in-process Cancun chain and reports the spread of each figure per class.
+in-process Prague chain and reports the spread of each figure per class.
 
 Steps measured: every step of tiny_sum, trap, likely and exitcode (and the fixed point
 after the last), every syscall step plus a random sample of the other steps of
@@ -175,7 +175,7 @@ def class_table(title: str, groups: dict[str, dict[str, object]]) -> Table:
     table = Table(title=title)
     table.add_column("class")
     table.add_column("count", justify="right")
-    for name in ("execution gas", "tx gas (Cancun)", "EIP-7623 floor", "calldata bytes"):
+    for name in ("execution gas", "tx gas (Prague)", "EIP-7623 floor", "calldata bytes"):
         table.add_column(f"{name}\nmin / median / max", justify="right")
     for cls, row in groups.items():
         table.add_row(cls, f"{row['count']:,}", *(spread_text(row[f]) for f in FIGURES))
@@ -213,7 +213,7 @@ def totals_table(overall: dict[str, object], code_size: int, mismatches: int) ->
     )
     table.add_row("calldata bytes per proof (min / median / max)", spread_text(calldata), "", "")
     table.add_row(
-        "transaction gas (Cancun), min / median / max",
+        "transaction gas (Prague, floor included), min / median / max",
         spread_text(overall["transaction_gas"]),
         "",
         "",

@@ -1,11 +1,14 @@
 """The parties as separate OS processes on a real anvil, against the embedded run.
 
-One dispute (the `wrong-output` scenario: stdin_echo with arguments and a stdin file) is played
-by `flexemu-game agent proposer` and `flexemu-game agent challenger` processes that share nothing
-but the node. The challenger is killed (SIGKILL) after its third move and started again; it
-must resume from the chain alone and still win. The oracle is the in-process simulation of the
-same scenario: the winner, the disputed step, every bisection hash and the step's state hashes
-must be identical, move for move. Gas from the node's receipts is printed beside py-evm's.
+One dispute (the `wrong-output` scenario: stdin_echo with arguments and a stdin file, whose
+proposer lies) is played by `flexemu-game agent` processes that share nothing but the node:
+the proposer, a colluding challenger (the proposer's sybil) that challenges first and throws
+its game, and an honest watchtower (`agent challenger --watch`) that follows the factory and
+joins the game the sybil already holds. The watchtower is killed (SIGKILL) after its third
+move and started again; it must resume from the chain alone and still reject the claim. The
+oracle is the in-process simulation of the same lineup: the winner, the disputed step, every
+bisection hash of the watchtower's challenge and the step's state hashes must be identical,
+move for move. Gas from the node's receipts is printed beside py-evm's.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +34,7 @@ from arbitration.chain.anvil import AnvilNode, stop_process_group
 from arbitration.chain.rpc import RpcChain
 from arbitration.cli import emulator_commands, game_commands, node_commands
 from arbitration.cli.app import app
-from arbitration.contracts.enums import GameStatus, Party, Reason
+from arbitration.contracts.enums import ChallengeStatus, GameStatus, Party, Reason
 from arbitration.contracts.game import Game
 from arbitration.simulation.outcome import Outcome
 from arbitration.simulation.scenario import Scenario, load_scenario
@@ -41,6 +44,7 @@ COMMANDS = (emulator_commands, game_commands, node_commands)  # registered on `a
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 SCENARIO = "wrong-output"
 KILL_AFTER_MOVES = 3
+SYBIL = Strategy("collude")
 #: A process that prints nothing for this long is stuck: fail instead of hanging the suite.
 STUCK_SECONDS = 180
 FLEXEMU_GAME = [sys.executable, "-c", "from arbitration.cli.main import main; main()"]
@@ -73,7 +77,10 @@ class AgentProcess:
         try:
             event = self.lines.get(timeout=STUCK_SECONDS)
         except queue.Empty:
-            pytest.fail(f"agent printed nothing for {STUCK_SECONDS} s; stderr:\n{self.stderr()}")
+            pytest.fail(
+                f"agent printed nothing for {STUCK_SECONDS} s; last events {self.events[-3:]}; "
+                f"stderr:\n{self.stderr()}"
+            )
         if event is not None:
             self.events.append(event)
         return event
@@ -99,9 +106,11 @@ class AgentProcess:
         stop_process_group(self.process)
 
 
-def party_args(role: str, node: AnvilNode, scenario: Scenario, stdin: Path) -> list[str]:
+def party_args(
+    role: str, node: AnvilNode, scenario: Scenario, stdin: Path, strategy: Strategy | None = None
+) -> list[str]:
     spec = scenario.program
-    strategy: Strategy = getattr(scenario, role)
+    strategy = strategy or getattr(scenario, role)
     args = [role, "--rpc-url", node.url, "--strategy", strategy.kind, "--stdin", str(stdin)]
     if strategy.step is not None:
         args += ["--step", str(strategy.step)]
@@ -120,7 +129,8 @@ class Dispute:
     addresses: dict[str, str]
     game: str
     proposer: AgentProcess
-    challengers: list[AgentProcess]
+    sybil: AgentProcess
+    challengers: list[AgentProcess]  # the watchtower, before and after its restart
     codes: dict[str, int]
 
 
@@ -133,7 +143,9 @@ def node() -> Iterator[AnvilNode]:
 
 @pytest.fixture(scope="module")
 def dispute(node: AnvilNode, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dispute]:
-    scenario = load_scenario(SCENARIOS / f"{SCENARIO}.yaml")
+    base = load_scenario(SCENARIOS / f"{SCENARIO}.yaml")
+    lineup = (SYBIL, Strategy("honest"))
+    scenario = replace(base, challenger=SYBIL, challengers=lineup)
     embedded = simulate(scenario)
     tmp = tmp_path_factory.mktemp("agents")
     stdin = tmp / "stdin"
@@ -142,38 +154,70 @@ def dispute(node: AnvilNode, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     assert deployed.exit_code == 0, deployed.stderr
     addresses = json.loads(deployed.stdout)
 
-    def start(role: str, *where: str) -> AgentProcess:
-        args = party_args(role, node, scenario, stdin)
-        return AgentProcess([*args[:1], *where, *args[1:]], tmp / f"{role}.log")
+    def start(role: str, name: str, *where: str, strategy: Strategy | None = None) -> AgentProcess:
+        args = party_args(role, node, scenario, stdin, strategy)
+        return AgentProcess([*args[:1], *where, *args[1:]], tmp / f"{name}.log")
 
-    proposer = start("proposer", "--factory", addresses["factory"])
+    factory = ["--factory", addresses["factory"]]
+    proposer = start("proposer", "proposer", *factory)
     challengers: list[AgentProcess] = []
+    sybil = None
     try:
         game = proposer.until("created")["game"]
-        challengers.append(start("challenger", "--game", game))
+        sybil = start("challenger", "sybil", "--game", game, strategy=SYBIL)
+        assert sybil.until("move")["action"] == "challenge"  # it holds the game first
+        watch = ["--watch", *factory, "--account", "3"]
+        honest = Strategy("honest")
+        challengers.append(start("challenger", "watchtower", *watch, strategy=honest))
         challengers[0].until("move", KILL_AFTER_MOVES)
         challengers[0].process.send_signal(signal.SIGKILL)
         challengers[0].finish()
-        challengers.append(start("challenger", "--game", game))
-        codes = {"challenger": challengers[1].finish(), "proposer": proposer.finish()}
-        yield Dispute(node, scenario, embedded, addresses, game, proposer, challengers, codes)
+        challengers.append(
+            start("challenger", "watchtower", *watch, "--games", "1", strategy=honest)
+        )
+        codes = {
+            "watchtower": challengers[1].finish(),
+            "sybil": sybil.finish(),
+            "proposer": proposer.finish(),
+        }
+        yield Dispute(
+            node, scenario, embedded, addresses, game, proposer, sybil, challengers, codes
+        )
     finally:
-        for party in (proposer, *challengers):
-            party.kill()
+        for party in (proposer, sybil, *challengers):
+            if party is not None:
+                party.kill()
 
 
-def test_the_honest_challenger_wins_across_a_restart(dispute: Dispute) -> None:
-    assert dispute.codes == {"challenger": 0, "proposer": 1}
+def test_the_watchtower_wins_across_a_restart_in_a_game_the_sybil_held_first(
+    dispute: Dispute,
+) -> None:
+    assert dispute.codes == {"watchtower": 0, "sybil": 0, "proposer": 1}
     first, second = dispute.challengers
     assert first.process.returncode == -signal.SIGKILL
     assert [e["event"] for e in first.events][-1] == "move"
+    joined = first.events[1]
+    assert joined["event"] == "attached" and joined["challenges"] == 1  # the sybil's
+    assert joined["challenge"] is None
+    assert next(e["action"] for e in first.events if e["event"] == "move") == "challenge"
     attached = second.events[1]
     assert attached["event"] == "attached" and attached["status"] == "in_progress"
+    assert attached["challenge"] == 1  # found its own challenge again, by its account
     assert attached["moves_so_far"] >= KILL_AFTER_MOVES - 1  # the challenge is not counted
     for party in (dispute.proposer, second):
-        resolved = party.events[-1]
+        resolved = next(e for e in party.events if e["event"] == "resolved")
         assert resolved["event"] == "resolved" and resolved["winner"] == "challenger"
-        assert resolved["won"] == (party is second)
+        assert resolved["challenge"] == 1
+    sybil_moves = [e["action"] for e in dispute.sybil.events if e["event"] == "move"]
+    assert sybil_moves[0] == "challenge" and "step" not in sybil_moves
+    # the sybil never proves anything; its challenge either lost (the proposer proved its own
+    # step from the lie the sybil agreed with) or was still running when the claim fell
+    # (moot, its bond reclaimed): which one depends on how the processes interleave
+    sybil_challenge = Game(RpcChain(dispute.node.url), dispute.game).view().challenges[0]
+    if sybil_challenge.status == ChallengeStatus.MOOT:
+        assert sybil_moves[-2:] == ["reclaim", "withdraw"]
+    else:
+        assert sybil_challenge.status == ChallengeStatus.PROPOSER_WON
 
 
 def test_the_chain_holds_the_same_verdict_as_the_embedded_run(dispute: Dispute) -> None:
@@ -183,54 +227,59 @@ def test_the_chain_holds_the_same_verdict_as_the_embedded_run(dispute: Dispute) 
     embedded = dispute.embedded
     resolution = embedded.resolution
     assert embedded.winner == "challenger" and resolution is not None
-    assert (view.status, view.reason) == (GameStatus.CHALLENGER_WON, Reason.STEP)
+    assert (view.status, view.reason, view.winning_challenge) == (
+        GameStatus.CHALLENGER_WON, Reason.STEP, 1)
     assert view.winner() == Party.CHALLENGER
-    assert chain.call(game.contract.functions.winner()) == chain.accounts[2]
-    assert view.lo == embedded.disputed_step == dispute.scenario.expect.disputed_step
-    assert view.hi == view.lo + 1
+    assert chain.call(game.contract.functions.winner()) == chain.accounts[3]
+    won = view.challenges[1]
+    assert won.lo == embedded.disputed_step == dispute.scenario.expect.disputed_step
+    assert won.hi == won.lo + 1
     assert (view.trace_length, view.claim) == (embedded.trace_length, embedded.claimed_state_hash)
-    assert view.hash_lo == resolution.pre_state_hash
-    assert view.hash_hi == resolution.claimed_post_state_hash
-    assert chain.w3.eth.get_balance(dispute.game) == 0  # both bonds paid out
+    assert won.hash_lo == resolution.pre_state_hash
+    assert won.hash_hi == resolution.claimed_post_state_hash
+    assert view.challenges[0].status in (ChallengeStatus.MOOT, ChallengeStatus.PROPOSER_WON)
+    assert chain.w3.eth.get_balance(dispute.game) == 0  # every bond withdrawn
 
     events = game.logs(0)
     on_chain = [
         (e.name, e.args.get("position"), e.args.get("stateHash"), e.args.get("agree"))
         for e in events
-        if e.name in ("Bisected", "Responded")
+        if e.name in ("Bisected", "Responded") and e.args["id"] == 1
     ]
     embedded_moves = [
         ({"bisect": "Bisected", "respond": "Responded"}[m.action], m.position, m.state_hash,
          m.agree)
         for m in embedded.moves
-        if m.action in ("bisect", "respond") and m.reverted is None
+        if m.action in ("bisect", "respond") and m.reverted is None and m.challenge == 1
     ]
     assert on_chain == [
         (name, position, hash_ if name == "Bisected" else None, agree if name == "Responded"
          else None)
         for name, position, hash_, agree in embedded_moves
     ]
-    proven = next(e for e in events if e.name == "StepProven")
+    proven = next(e for e in events if e.name == "StepProven" and e.args["id"] == 1)
     assert proven.args["step"] == resolution.step
     assert proven.args["postStateHash"] == resolution.verifier_post_state_hash
     assert proven.args["claimedPostStateHash"] == resolution.claimed_post_state_hash
-    paid = [e.args for e in events if e.name == "BondPaid"]
-    assert paid == [{"to": chain.accounts[2], "amount": 2 * dispute.scenario.game.bond_wei}]
+    bond = dispute.scenario.game.bond_wei
+    withdrawn = {e.args["to"]: e.args["amount"] for e in events if e.name == "Withdrawn"}
+    assert withdrawn[chain.accounts[3]] == 2 * bond  # the watchtower: its bond + the proposer's
+    assert sum(withdrawn.values()) == 3 * bond  # the sybil's went back to it, or to the proposer
 
 
 def test_node_gas_is_reported_beside_py_evm(dispute: Dispute) -> None:
-    """Same contracts, same fork, same clock arithmetic, two EVMs (anvil's revm, py-evm):
-    every kind of move costs the same gas on both."""
+    """Same contracts, two EVMs (anvil's revm at its default fork, py-evm's Prague): every
+    kind of move of the watchtower's challenge costs the same gas on both."""
     node_gas: Counter[str] = Counter()
     for party in (dispute.proposer, *dispute.challengers):
         for event in party.events:
-            if event["event"] in ("created", "move") and event["reverted"] is None:
+            if event["event"] == "move" and event["reverted"] is None and event["challenge"] == 1:
                 node_gas[event["action"]] += event["gas"]
     evm_gas: Counter[str] = Counter()
     for move in dispute.embedded.moves:
-        if move.reverted is None:
+        if move.reverted is None and move.challenge == 1:
             evm_gas[move.action] += move.gas
-    print(f"\ngas by action, {SCENARIO}: node receipts (anvil) | py-evm (embedded)")
+    print(f"\ngas by action, {SCENARIO}, the watchtower's challenge: anvil | py-evm (Prague)")
     for action in evm_gas:
         print(f"  {action:<10} {node_gas[action]:>10,} | {evm_gas[action]:>10,}")
     assert node_gas == evm_gas
@@ -303,4 +352,5 @@ def test_a_silent_proposer_loses_on_time_across_processes(
     assert len(bisections) == scenario.proposer.moves
     view = Game(RpcChain(node.url), game).view()
     assert (view.status, view.reason) == (GameStatus.CHALLENGER_WON, Reason.TIMEOUT)
-    assert view.proposer_clock == 0 < view.challenger_clock
+    (challenge,) = view.challenges
+    assert challenge.proposer_clock == 0 < challenge.challenger_clock

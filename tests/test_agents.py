@@ -31,7 +31,8 @@ from arbitration.simulation.simulator import (
 )
 from flexemu.emulator import Emulator
 
-RESOLVING = ("step", "timeout", "resolve")
+SETTLING = ("step", "timeout", "reclaim")  # what ends one challenge
+COLLECTING = ("reclaim", "withdraw")  # what parties do once the claim is resolved
 
 
 @pytest.fixture(scope="module")
@@ -83,22 +84,37 @@ def moves_by(outcome: Outcome, actor: str, action: str | None = None) -> list[Mo
 
 
 def resolutions(outcome: Outcome) -> list[Move]:
-    return [m for m in outcome.moves if m.action in RESOLVING and m.reverted is None]
+    """The moves that ended a challenge or accepted the claim."""
+    return [
+        m
+        for m in outcome.moves
+        if m.reverted is None
+        and ((m.action in SETTLING and m.challenge is not None) or m.action == "resolve")
+    ]
+
+
+def decisive(outcome: Outcome) -> Any:
+    return next(c for c in outcome.challenges if c.id == outcome.decisive_challenge)
 
 
 def check_bounds(outcome: Outcome) -> None:
-    """At most ceil(log2 N) + 3 moves per party, exactly one resolving move."""
+    """At most ceil(log2 N) + 3 moves per party in each challenge, each challenge ended once,
+    and after the resolution each party collects its bonds at most once."""
     limit = math.ceil(math.log2(outcome.trace_length)) + 3
-    for party, count in Counter(m.actor for m in outcome.moves).items():
-        assert count <= limit, (party, count, limit)
-    assert len(resolutions(outcome)) == 1
+    for challenge in {m.challenge for m in outcome.moves if m.challenge is not None}:
+        own = [m for m in outcome.moves if m.challenge == challenge]
+        for party, count in Counter(m.actor for m in own).items():
+            assert count <= limit, (challenge, party, count, limit)
+        assert len([m for m in own if m.action in SETTLING and m.reverted is None]) == 1
+    withdrawals = Counter(m.account for m in outcome.moves if m.action == "withdraw")
+    assert all(count == 1 for count in withdrawals.values())
     assert [m.index for m in outcome.moves] == list(range(len(outcome.moves)))
 
 
 def check_step(outcome: Outcome, emulator: Emulator, disputed: int) -> None:
     """The verifier executed step `disputed` of the true trace."""
     resolution = outcome.resolution
-    assert resolution is not None and outcome.reason == "step"
+    assert resolution is not None and decisive(outcome).reason == "step"
     assert outcome.disputed_step == resolution.step == disputed
     assert resolution.pre_state_hash == emulator.state_at(disputed).hash()
     assert resolution.verifier_post_state_hash == emulator.state_at(disputed + 1).hash()
@@ -106,7 +122,11 @@ def check_step(outcome: Outcome, emulator: Emulator, disputed: int) -> None:
     assert resolution.pc == machine.state.pc
     if machine.state.pc & 1 == 0 and machine.state.status == 0:
         assert resolution.instruction == machine.memory.read_word(machine.state.pc)
-    winning = next(m for m in outcome.moves if m.action == "step" and m.reverted is None)
+    winning = next(
+        m
+        for m in outcome.moves
+        if m.action == "step" and m.reverted is None and m.challenge == outcome.decisive_challenge
+    )
     assert resolution.submitted_by == winning.actor == outcome.winner
     assert resolution.gas == winning.gas > 0
 
@@ -129,7 +149,9 @@ def test_an_honest_claim_is_not_challenged(
     assert [(m.actor, m.action) for m in outcome.moves] == [
         ("proposer", "propose"),
         ("proposer", "resolve"),
+        ("proposer", "withdraw"),  # bonds are pulled, never pushed
     ]
+    assert outcome.payouts == {outcome.moves[0].account: 10**18}
     check_bounds(outcome)
 
 
@@ -276,7 +298,8 @@ def test_two_forgers_resolve_once_and_not_by_a_proof(play: Callable[..., Outcome
         "tiny_sum", proposer=Strategy("forged_proof"), challenger=Strategy("forged_proof")
     )
     assert len([m for m in outcome.moves if m.action == "step" and m.reverted]) == 2
-    assert (outcome.winner, outcome.reason) == ("proposer", "timeout")
+    assert (outcome.winner, outcome.reason) == ("proposer", "defended")
+    assert (decisive(outcome).winner, decisive(outcome).reason) == ("proposer", "timeout")
     check_bounds(outcome)
 
 
@@ -295,9 +318,10 @@ def test_a_silent_proposer_loses_on_time_even_with_a_true_trace(
     assert (outcome.winner, outcome.reason) == ("challenger", "timeout")
     assert outcome.disputed_step is None
     assert len(moves_by(outcome, "proposer", "bisect")) == 3
-    last = outcome.moves[-1]
+    played = [m for m in outcome.moves if m.action not in COLLECTING]
+    last = played[-1]
     assert (last.actor, last.action, last.clocks[0]) == ("challenger", "timeout", 0)
-    before = outcome.moves[-2]
+    before = played[-2]
     assert last.timestamp - before.timestamp > before.clocks[0]  # the clock really ran out
     check_bounds(outcome)
 
@@ -308,9 +332,11 @@ def test_a_silent_challenger_loses_on_time(play: Callable[..., Outcome]) -> None
         proposer=Strategy("lie_from", step=100),
         challenger=Strategy("silent_after", moves=2),
     )
-    assert (outcome.winner, outcome.reason) == ("proposer", "timeout")
+    assert (outcome.winner, outcome.reason) == ("proposer", "defended")
+    assert decisive(outcome).reason == "timeout"
     assert len(moves_by(outcome, "challenger", "respond")) == 2
-    assert outcome.moves[-1].clocks[1] == 0
+    timeout = next(m for m in outcome.moves if m.action == "timeout")
+    assert timeout.clocks[1] == 0
 
 
 def test_a_liar_that_gives_up_loses_on_time_to_the_honest_challenger(
@@ -319,7 +345,8 @@ def test_a_liar_that_gives_up_loses_on_time_to_the_honest_challenger(
     outcome = play("tiny_sum", proposer=Strategy("lie_from", step=100, moves=3))
     assert (outcome.winner, outcome.reason) == ("challenger", "timeout")
     assert len(moves_by(outcome, "proposer", "bisect")) == 3
-    assert outcome.moves[-1].actor == "challenger" and outcome.moves[-1].clocks[0] == 0
+    timeout = next(m for m in outcome.moves if m.action == "timeout")
+    assert timeout.actor == "challenger" and timeout.clocks[0] == 0
 
 
 # ---- both dishonest ---------------------------------------------------------------------
@@ -346,7 +373,7 @@ def test_both_dishonest_the_earlier_lie_loses(
     check_step(outcome, finished_emulator("tiny_sum"), 119)
     check_bounds(outcome)
     with pytest.raises(ChainError) as info:  # resolved exactly once
-        Game(chain, outcome.game).timeout(chain.accounts[3])
+        Game(chain, outcome.game).timeout(chain.accounts[3], 0)
     assert info.value.name == "GameOver"
 
 

@@ -29,21 +29,22 @@ def play(chain: Chain) -> tuple[list[Receipt], list[ChainError], Game]:
     lo, hi = 0, 100
     for round_ in range(3):
         mid = lo + (hi - lo) // 2
-        receipts.append(game.bisect(proposer, mid, keccak(bytes([round_]))))
-        receipts.append(game.respond(challenger, mid, round_ == 1))
+        receipts.append(game.bisect(proposer, 0, mid, keccak(bytes([round_]))))
+        receipts.append(game.respond(challenger, 0, mid, round_ == 1))
         lo, hi = (mid, hi) if round_ == 1 else (lo, mid)
     failures = []
     for failing in (
-        lambda: game.respond(challenger, lo + (hi - lo) // 2, True),  # not its turn
-        lambda: game.bisect(proposer, 0, bytes(32)),  # wrong position
-        lambda: chain.transact(game._call("bisect", 0, bytes(32)), proposer, gas=22_000),  # OOG
-        lambda: chain.transact(game._call("timeout"), proposer, gas=20_000),  # below intrinsic
+        lambda: game.respond(challenger, 0, lo + (hi - lo) // 2, True),  # not its turn
+        lambda: game.bisect(proposer, 0, 0, bytes(32)),  # wrong position
+        # out of gas: above the intrinsic cost and EIP-7623's floor, far below the execution
+        lambda: chain.transact(game._call("bisect", 0, 0, bytes(32)), proposer, gas=24_000),
+        lambda: chain.transact(game._call("timeout", 0), proposer, gas=20_000),  # below intrinsic
     ):
         with pytest.raises(ChainError) as info:
             failing()
         failures.append(info.value)
     chain.advance_time(100)
-    receipts.append(game.timeout(chain.accounts[3]))
+    receipts.append(game.timeout(chain.accounts[3], 0))
     return receipts, failures, game
 
 
@@ -86,7 +87,7 @@ def test_failures_raise_the_same_errors(played) -> None:
     assert described[0] == described[1]
     names = [name for name, _, _ in described[0]]
     assert names == ["NotYourTurn", "WrongPosition", None, None]
-    assert described[0][2][2] == 22_000  # out of gas: the whole limit is spent
+    assert described[0][2][2] == 24_000  # out of gas: the whole limit is spent
     assert described[0][3][2] is None and "invalid transaction" in str(fast_failures[3])
 
 
@@ -99,9 +100,9 @@ def test_get_logs_reads_what_eth_get_logs_returns(played) -> None:
             query = {"address": game.address, "fromBlock": start, "toBlock": end}
             expected = [dict(log) for log in fast.w3.eth.get_logs(query)]
             assert [dict(log) for log in fast.get_logs(game.address, start, end)] == expected
-    # Challenged, 3 Bisected, 3 Responded, then TimedOut, Resolved, BondPaid (reverted
-    # moves log nothing; GameCreated is the factory's)
-    assert len(fast.get_logs(game.address, 0)) == 10
+    # Challenged, 3 Bisected, 3 Responded, then TimedOut, ChallengeResolved, Resolved,
+    # BondCredited (reverted moves log nothing; GameCreated is the factory's)
+    assert len(fast.get_logs(game.address, 0)) == 11
     assert fast.get_logs(game.address, head + 1) == []
 
 

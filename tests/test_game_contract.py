@@ -1,5 +1,7 @@
-"""DisputeGame and DisputeGameFactory on the in-process chain: every rule and named error,
-the chess clocks, timeouts, the single resolution, bonds and events (docs/game.md).
+"""DisputeGame and DisputeGameFactory on the in-process chain: every rule and named error of
+the permissionless game (any number of challenges, each its own bisection with its own chess
+clocks), the claim's single resolution, the bond matrix, re-entry, the VM binding and the
+bounded delay (docs/game.md).
 
 The step phase runs against the real MipsVerifier with real proofs of tiny_sum; the
 emulator's trace is the oracle for which party must win.
@@ -18,10 +20,11 @@ from arbitration.chain.base import Chain
 from arbitration.chain.errors import ChainError
 from arbitration.chain.in_process import InProcessChain
 from arbitration.contracts.deploy import deploy_game
-from arbitration.contracts.enums import GameStatus, Party, Reason
+from arbitration.contracts.enums import ChallengeStatus, GameStatus, Party, Reason
 from arbitration.contracts.events import GAME_ARTIFACT
 from arbitration.contracts.game import Game, GameFactory, GameWatcher
-from arbitration.contracts.view import GameView
+from arbitration.contracts.verifier import VM_IDS
+from arbitration.contracts.view import ChallengeView, GameView
 from flexemu.proof import prove
 
 GENESIS = 4_102_444_800  # far ahead of the wall clock: one second per block, exactly
@@ -30,11 +33,12 @@ BOND = 10**18
 PRE = keccak(b"pre-state")
 CLAIM = keccak(b"claim")
 N = 1000
+MIPS = VM_IDS["mips"]
 
 
 @pytest.fixture(scope="module")
 def chain() -> Chain:
-    return InProcessChain.fresh(genesis_timestamp=GENESIS)
+    return InProcessChain.fresh(genesis_timestamp=GENESIS, num_accounts=24)
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +75,7 @@ def new_game(
 def challenged_game(
     factory: GameFactory, parties: tuple[str, str, str], **claim: Any
 ) -> Game:
-    """A new game (see new_game for the claim's fields), challenged with an equal bond."""
+    """A new game (see new_game for the claim's fields), challenged once with an equal bond."""
     game, _ = new_game(factory, parties[0], **claim)
     game.challenge(parties[1], BOND)
     return game
@@ -85,10 +89,18 @@ def balance(chain: Chain, account: str) -> int:
     return chain.w3.eth.get_balance(account)
 
 
-# ---- creation ---------------------------------------------------------------------------
+def fee(chain: Chain, receipt: Any) -> int:
+    return receipt.gas_used * chain.w3.eth.get_transaction(receipt.tx_hash)["gasPrice"]
 
 
-def test_create_binds_the_claim_and_emits_game_created(
+def challenge_of(game: Game, id: int) -> ChallengeView:
+    return game.view().challenges[id]
+
+
+# ---- creation and the factory's VMs -----------------------------------------------------
+
+
+def test_create_binds_the_claim_and_its_vm(
     chain: Chain, factory: GameFactory, parties: tuple[str, str, str]
 ) -> None:
     proposer = parties[0]
@@ -98,6 +110,7 @@ def test_create_binds_the_claim_and_emits_game_created(
     assert created.args == {
         "game": game.address,
         "proposer": proposer,
+        "vm": MIPS,
         "absolutePreState": PRE,
         "claim": CLAIM,
         "traceLength": N,
@@ -107,171 +120,110 @@ def test_create_binds_the_claim_and_emits_game_created(
     }
     assert chain.call(factory.contract.functions.gameCount()) == before + 1
     assert chain.call(factory.contract.functions.games(before)) == game.address
-    assert factory.verifier() == chain.call(game.contract.functions.verifier())
+    assert factory.verifier(MIPS) == chain.call(game.contract.functions.verifier())
     assert chain.w3.eth.get_balance(game.address) == BOND
     on_chain = game.view()
     assert on_chain == view
-    assert (on_chain.status, on_chain.turn) == (GameStatus.UNCHALLENGED, Party.NONE)
-    assert (on_chain.lo, on_chain.hi, on_chain.hash_lo, on_chain.hash_hi) == (0, N, PRE, CLAIM)
-    assert game.clocks() == (CLOCK, CLOCK)
+    assert (on_chain.status, on_chain.challenges) == (GameStatus.UNCHALLENGED, ())
+    assert on_chain.vm == MIPS
+    reverts("NoSuchChallenge", lambda: game.clocks(0))
     assert factory.created_events(receipt.block_number)[0].args["game"] == game.address
 
 
-def test_create_rejects_an_empty_trace_and_a_zero_clock(
-    factory: GameFactory, parties: tuple[str, str, str]
-) -> None:
-    reverts("EmptyTrace", lambda: new_game(factory, parties[0], n=0))
-    reverts("ZeroClock", lambda: new_game(factory, parties[0], clock=0))
-
-
-# ---- challenge --------------------------------------------------------------------------
-
-
-def test_challenge_rules(chain: Chain, factory: GameFactory, parties: tuple[str, str, str]) -> None:
-    proposer, challenger, bystander = parties
-    game, _ = new_game(factory, proposer)
-    assert reverts("BondTooSmall", lambda: game.challenge(challenger, BOND - 1)) == (
-        BOND,
-        BOND - 1,
-    )
-    reverts("ProposerCannotChallenge", lambda: game.challenge(proposer, BOND))
-    reverts("NotChallenged", lambda: game.bisect(proposer, N // 2, CLAIM))
-    reverts("NotChallenged", lambda: game.timeout(bystander))
-    receipt = game.challenge(challenger, BOND + 5)  # more than the proposer's bond is fine
-    assert events(game, receipt) == [
-        (
-            "Challenged",
-            {
-                "challenger": challenger,
-                "bond": BOND + 5,
-                "lo": 0,
-                "hi": N,
-                "proposerClock": CLOCK,
-                "challengerClock": CLOCK,
-                "timestamp": chain.now(),
-            },
-        )
-    ]
-    view = game.view()
-    assert (view.status, view.turn, view.challenger) == (
-        GameStatus.IN_PROGRESS,
-        Party.PROPOSER,
-        challenger,
-    )
-    reverts("NotChallengeable", lambda: game.challenge(bystander, BOND))
-    reverts("AlreadyChallenged", lambda: game.resolve(bystander))
-
-
-def test_challenge_window_closes_after_clock_seconds(
-    chain: Chain, factory: GameFactory, parties: tuple[str, str, str]
-) -> None:
-    proposer, challenger, _ = parties
-    on_time, _ = new_game(factory, proposer)
-    chain.advance_time(CLOCK)  # the next block is exactly createdAt + CLOCK: still open
-    on_time.challenge(challenger, BOND)
-    late, _ = new_game(factory, proposer)
-    chain.advance_time(CLOCK + 1)
-    reverts("ClockExpired", lambda: late.challenge(challenger, BOND))
-
-
-# ---- bisection --------------------------------------------------------------------------
-
-
-def test_bisection_turns_positions_and_interval(
-    chain: Chain, factory: GameFactory, parties: tuple[str, str, str]
-) -> None:
-    proposer, challenger, bystander = parties
-    game = challenged_game(factory, parties)
-    mid = N // 2
-    expected = (proposer.lower(),)
-    assert reverts("NotYourTurn", lambda: game.bisect(challenger, mid, CLAIM)) == expected
-    reverts("NotYourTurn", lambda: game.bisect(bystander, mid, CLAIM))
-    reverts("NotYourTurn", lambda: game.respond(challenger, mid, True))
-    assert reverts("WrongPosition", lambda: game.bisect(proposer, mid + 1, CLAIM)) == (
-        mid,
-        mid + 1,
-    )
-    h1 = keccak(b"h500")
-    receipt = game.bisect(proposer, mid, h1)
-    [(name, args)] = events(game, receipt)
-    assert (name, args["position"], args["stateHash"], args["lo"], args["hi"]) == (
-        "Bisected",
-        mid,
-        h1,
-        0,
-        N,
-    )
-    assert game.view().turn == Party.CHALLENGER
-    assert reverts("NotYourTurn", lambda: game.bisect(proposer, mid, h1)) == (challenger.lower(),)
-    reverts("NotYourTurn", lambda: game.respond(proposer, mid, True))
-    reverts("WrongPosition", lambda: game.respond(challenger, mid - 1, True))
-    receipt = game.respond(challenger, mid, True)  # agree: lo moves up to the midpoint
-    [(name, args)] = events(game, receipt)
-    assert (name, args["position"], args["agree"], args["lo"], args["hi"]) == (
-        "Responded",
-        mid,
-        True,
-        mid,
-        N,
-    )
-    view = game.view()
-    assert (view.lo, view.hi, view.hash_lo, view.hash_hi) == (mid, N, h1, CLAIM)
-    mid2 = (mid + N) // 2
-    h2 = keccak(b"h750")
-    game.bisect(proposer, mid2, h2)
-    game.respond(challenger, mid2, False)  # disagree: hi moves down to the midpoint
-    view = game.view()
-    assert (view.lo, view.hi, view.hash_lo, view.hash_hi) == (mid, mid2, h1, h2)
-    assert view.turn == Party.PROPOSER
-    reverts("BisectionNotOver", lambda: game.step(proposer, b"", b""))
-
-
-def test_bisection_ends_at_adjacent_steps(
-    factory: GameFactory, parties: tuple[str, str, str]
-) -> None:
-    proposer, challenger, _ = parties
-    game = challenged_game(factory, parties, n=5)
-    positions = []
-    while True:
-        view = game.view()
-        if view.hi - view.lo == 1:
-            break
-        positions.append(view.mid)
-        game.bisect(proposer, view.mid, keccak(view.mid.to_bytes(8, "big")))
-        game.respond(challenger, view.mid, view.mid < 3)  # agree below 3
-    assert positions == [2, 3]  # floor((lo + hi) / 2): [0,5] -> 2 -> [2,5] -> 3 -> [2,3]
-    assert (view.lo, view.hi, view.turn) == (2, 3, Party.CHALLENGER)
-    reverts("BisectionOver", lambda: game.bisect(proposer, 2, CLAIM))
-    reverts("BisectionOver", lambda: game.respond(challenger, 2, True))
-
-
-def test_a_one_step_trace_goes_straight_to_the_step_phase(
+def test_create_rejects_an_empty_trace_a_zero_clock_and_an_unknown_vm(
     factory: GameFactory, parties: tuple[str, str, str]
 ) -> None:
     proposer = parties[0]
-    game = challenged_game(factory, parties, n=1)
-    view = game.view()
-    assert view.step_phase and view.turn == Party.CHALLENGER
-    reverts("BisectionOver", lambda: game.bisect(proposer, 0, CLAIM))
+    reverts("EmptyTrace", lambda: factory.create(proposer, PRE, CLAIM, 0, CLOCK, BOND))
+    reverts("ZeroClock", lambda: factory.create(proposer, PRE, CLAIM, N, 0, BOND))
+    unknown = reverts("UnknownVm", lambda: factory.create(proposer, PRE, CLAIM, N, CLOCK, BOND, 7))
+    assert unknown == (7,)
+    assert int(factory.verifier(7), 16) == 0
 
 
-# ---- clocks and timeouts ----------------------------------------------------------------
+def test_the_factory_keeps_one_verifier_per_vm(chain: Chain, factory: GameFactory) -> None:
+    mips = factory.verifier(MIPS)
+    deployer = chain.accounts[0]
+    two = chain.deploy("DisputeGameFactory", [1, 2], [mips, chain.accounts[5]], gas=8_000_000)
+    assert chain.call(two.functions.verifiers(2)) == chain.accounts[5]
+    assert chain.call(two.functions.verifiers(1)) == mips
+    for vms, verifiers, error in (
+        ([1], [], "VmListMismatch"),
+        ([1, 1], [mips, mips], "DuplicateVm"),
+        ([0], [mips], "DuplicateVm"),
+    ):
+        reverts(error, lambda v=vms, w=verifiers: chain.deploy(
+            "DisputeGameFactory", v, w, sender=deployer, gas=8_000_000))
 
 
-def test_only_the_running_clock_runs(
+# ---- challenges: anyone, any number, in the window ----------------------------------------
+
+
+def test_anyone_but_the_proposer_challenges_any_number_of_times_in_the_window(
     chain: Chain, factory: GameFactory, parties: tuple[str, str, str]
 ) -> None:
-    proposer, challenger, _ = parties
-    game = challenged_game(factory, parties)
+    proposer, challenger, bystander = parties
+    game, _ = new_game(factory, proposer)
+    reverts("ProposerCannotChallenge", lambda: game.challenge(proposer, BOND))
+    assert reverts("BondTooSmall", lambda: game.challenge(challenger, BOND - 1)) == (BOND, BOND - 1)
+    first = game.challenge(challenger, BOND)
+    assert events(game, first)[0] == ("Challenged", {
+        "id": 0, "challenger": challenger, "bond": BOND, "lo": 0, "hi": N,
+        "proposerClock": CLOCK, "challengerClock": CLOCK, "timestamp": chain.now()})
+    game.challenge(bystander, 2 * BOND)  # a second challenger: the first locks nothing
+    game.challenge(challenger, BOND)  # and the same one again, with a bond of its own
+    view = game.view()
+    assert [c.challenger for c in view.challenges] == [challenger, bystander, challenger]
+    assert [c.bond for c in view.challenges] == [BOND, 2 * BOND, BOND]
+    assert view.status == GameStatus.IN_PROGRESS
+    assert all((c.lo, c.hi, c.hash_lo, c.hash_hi) == (0, N, PRE, CLAIM) for c in view.challenges)
+    assert chain.call(game.contract.functions.openChallenges()) == 3
+    assert balance(chain, game.address) == 5 * BOND
+    reverts("NoSuchChallenge", lambda: game.timeout(bystander, 3))
+
+
+def test_the_challenge_window_closes_after_clock_seconds(
+    chain: Chain, factory: GameFactory, parties: tuple[str, str, str]
+) -> None:
+    proposer, challenger, bystander = parties
+    game, view = new_game(factory, proposer)
+    game.challenge(challenger, BOND)
+    chain.advance_time(view.window_closes_at - chain.now())  # the next block: the last second
+    game.challenge(bystander, BOND)
+    assert chain.now() == view.window_closes_at
+    closed = reverts("ChallengeWindowClosed", lambda: game.challenge(bystander, BOND))
+    assert closed == (view.window_closes_at,)
+
+
+# ---- each challenge its own bisection and clocks ------------------------------------------
+
+
+def test_challenges_bisect_independently_with_their_own_clocks(
+    chain: Chain, factory: GameFactory, parties: tuple[str, str, str]
+) -> None:
+    proposer, one, two = parties
+    game, _ = new_game(factory, proposer)
+    game.challenge(one, BOND)
+    game.challenge(two, BOND)
+    reverts("NotYourTurn", lambda: game.respond(one, 0, N // 2, True))
+    reverts("WrongPosition", lambda: game.bisect(proposer, 0, N // 2 + 1, PRE))
     chain.advance_time(100)
-    assert game.clocks() == (CLOCK - 99, CLOCK)  # the view reads the latest block's time
-    receipt = game.bisect(proposer, N // 2, CLAIM)
-    assert events(game, receipt)[0][1]["proposerClock"] == CLOCK - 100
+    bisected = game.bisect(proposer, 0, N // 2, keccak(b"mid"))
+    reverts("NotYourTurn", lambda: game.bisect(proposer, 0, N // 2, keccak(b"mid")))
+    reverts("NotYourTurn", lambda: game.respond(two, 0, N // 2, True))  # not its challenge
     chain.advance_time(40)
-    receipt = game.respond(challenger, N // 2, True)
-    args = events(game, receipt)[0][1]
-    assert (args["proposerClock"], args["challengerClock"]) == (CLOCK - 100, CLOCK - 40)
-    assert game.view().clocks == (CLOCK - 100, CLOCK - 40)
+    responded = game.respond(one, 0, N // 2, True)
+    c0, c1 = game.view().challenges
+    assert (c0.lo, c0.hi, c0.hash_lo) == (N // 2, N, keccak(b"mid"))
+    assert (c1.lo, c1.hi, c1.hash_lo, c1.turn) == (0, N, PRE, Party.PROPOSER)
+    # each challenge charges each party only for its own turns in it
+    t_bisect = events(game, bisected)[0][1]["timestamp"]
+    t_respond = events(game, responded)[0][1]["timestamp"]
+    opened = game.view().challenges[0]
+    assert c0.clocks == (CLOCK - (t_bisect - (t_bisect - 100 - 3)), CLOCK - (t_respond - t_bisect))
+    assert opened.clocks == game.clocks(0)  # the proposer's turn in 0 just began
+    now = chain.now()
+    assert game.clocks(1) == (CLOCK - (now - c1.last_move_at), CLOCK)
 
 
 def test_a_move_on_the_last_second_is_on_time_one_more_is_not(
@@ -279,109 +231,261 @@ def test_a_move_on_the_last_second_is_on_time_one_more_is_not(
 ) -> None:
     proposer, challenger, bystander = parties
     game = challenged_game(factory, parties)
-    chain.advance_time(CLOCK)
-    game.bisect(proposer, N // 2, CLAIM)
-    assert game.view().proposer_clock == 0
-    game.respond(challenger, N // 2, False)
-    # The next block is a second later: more than the proposer's 0 seconds left.
-    reverts("ClockExpired", lambda: game.bisect(proposer, N // 4, CLAIM))
-    assert game.view().status == GameStatus.IN_PROGRESS
-    game.timeout(bystander)
+    game.challenge(bystander, BOND)
+    t0 = game.view().challenges[0].last_move_at
+    chain.advance_time(t0 + CLOCK - chain.now())
+    game.bisect(proposer, 0, N // 2, keccak(b"mid"))  # exactly CLOCK after challenge 0
+    game.bisect(proposer, 1, N // 2, keccak(b"mid"))  # exactly CLOCK after challenge 1
+    view = game.view()
+    assert view.challenges[0].proposer_clock == view.challenges[1].proposer_clock == 0
+    game.respond(challenger, 0, N // 2, False)
+    # the next block is a second later: more than the proposer's 0 seconds left
+    reverts("ClockExpired", lambda: game.bisect(proposer, 0, N // 4, keccak(b"mid")))
+    assert reverts("ClockNotExpired", lambda: game.timeout(bystander, 1))[0] > 0
+    game.timeout(bystander, 0)
     assert game.view().winner() == Party.CHALLENGER
 
 
-def test_timeout_by_anyone_pays_both_bonds_to_the_other_party(
+def test_a_timeout_settles_one_challenge_only(
     chain: Chain, factory: GameFactory, parties: tuple[str, str, str]
 ) -> None:
-    proposer, _, bystander = parties
-    game = challenged_game(factory, parties)
-    game.bisect(proposer, N // 2, CLAIM)
-    chain.advance_time(CLOCK - 10)
-    assert reverts("ClockNotExpired", lambda: game.timeout(bystander)) == (10,)
-    chain.advance_time(11)
-    before = balance(chain, proposer)
-    receipt = game.timeout(bystander)
+    """A challenger that goes silent loses its own challenge (its bond to the proposer);
+    the others go on, and the claim stands while any of them runs."""
+    proposer, one, two = parties
+    game, _ = new_game(factory, proposer)
+    game.challenge(one, BOND)
+    game.challenge(two, BOND)
+    game.bisect(proposer, 0, N // 2, keccak(b"mid"))
+    chain.advance_time(CLOCK + 1)
+    receipt = game.timeout(two, 0)
+    assert [name for name, _ in events(game, receipt)] == [
+        "TimedOut", "ChallengeResolved", "BondCredited"]
+    assert events(game, receipt)[1][1]["winner"] == Party.PROPOSER
+    assert game.credit(proposer) == BOND
+    after = game.view()
+    assert after.status == GameStatus.IN_PROGRESS
+    assert after.challenges[0].status == ChallengeStatus.PROPOSER_WON
+    assert after.challenges[0].reason == Reason.TIMEOUT
+    reverts("ChallengeOver", lambda: game.respond(one, 0, N // 2, True))
+    # challenge 1 waited on the proposer all along: its clock has expired too
+    reverts("ChallengesPending", lambda: game.resolve(two))
+    receipt = game.timeout(one, 1)
     names = [name for name, _ in events(game, receipt)]
-    assert names == ["TimedOut", "Resolved", "BondPaid"]
-    timed_out, resolved, paid = (args for _, args in events(game, receipt))
-    assert timed_out["loser"] == Party.CHALLENGER and timed_out["challengerClock"] == 0
-    assert resolved == {
-        "winner": proposer,
-        "party": Party.PROPOSER,
-        "reason": Reason.TIMEOUT,
-        "payout": 2 * BOND,
-        "timestamp": chain.now(),
-    }
-    assert paid == {"to": proposer, "amount": 2 * BOND}
-    assert balance(chain, proposer) - before == 2 * BOND
-    assert chain.w3.eth.get_balance(game.address) == 0
-    view = game.view()
-    assert (view.status, view.winner()) == (GameStatus.PROPOSER_WON, Party.PROPOSER)
-    assert chain.call(game.contract.functions.winner()) == proposer
+    assert names == ["TimedOut", "ChallengeResolved", "Resolved", "BondCredited"]
+    final = game.view()
+    assert (final.status, final.reason, final.winning_challenge) == (
+        GameStatus.CHALLENGER_WON, Reason.TIMEOUT, 1)
+    assert chain.call(game.contract.functions.winner()) == two
 
 
-def test_unchallenged_claim_resolves_for_the_proposer_after_the_window(
+# ---- the claim's resolution ---------------------------------------------------------------
+
+
+def test_an_unchallenged_claim_is_accepted_after_the_window(
     chain: Chain, factory: GameFactory, parties: tuple[str, str, str]
 ) -> None:
     proposer, _, bystander = parties
     game, view = new_game(factory, proposer)
-    assert reverts("ChallengeWindowOpen", lambda: game.resolve(bystander)) == (
-        view.window_closes_at,
-    )
-    chain.advance_time(CLOCK + 1)
-    before = balance(chain, proposer)
+    chain.advance_time(view.window_closes_at - chain.now())
+    closes = reverts("ChallengeWindowOpen", lambda: game.resolve(bystander))
+    assert closes == (view.window_closes_at,)
     receipt = game.resolve(bystander)
-    resolved = dict(events(game, receipt))["Resolved"]
-    assert (resolved["reason"], resolved["payout"]) == (Reason.UNCHALLENGED, BOND)
-    assert balance(chain, proposer) - before == BOND
-    assert game.view().status == GameStatus.PROPOSER_WON
+    assert [n for n, _ in events(game, receipt)] == ["Resolved", "BondCredited"]
+    assert events(game, receipt)[0][1]["reason"] == Reason.UNCHALLENGED
+    assert game.credit(proposer) == BOND
+    reverts("GameOver", lambda: game.resolve(bystander))
+    reverts("GameOver", lambda: game.challenge(bystander, BOND))
 
 
-def test_everything_reverts_game_over_after_the_resolution(
+def test_a_claim_is_accepted_only_when_the_window_closed_and_every_challenge_lost(
     chain: Chain, factory: GameFactory, parties: tuple[str, str, str]
 ) -> None:
-    proposer, challenger, bystander = parties
-    game = challenged_game(factory, parties, n=1)
-    chain.advance_time(CLOCK + 1)
-    game.timeout(bystander)
+    proposer, one, two = parties
+    game, view = new_game(factory, proposer, n=1)  # one step: straight to the step phase
+    game.challenge(one, BOND)
+    reverts("ChallengeWindowOpen", lambda: game.resolve(proposer))
+    chain.advance_time(view.window_closes_at - chain.now())
+    game.challenge(two, BOND)  # the last second of the window
+    chain.advance_time(CLOCK - 1)
+    game.timeout(proposer, 0)  # challenger 0 never proved its point
+    assert game.view().status == GameStatus.IN_PROGRESS
+    assert reverts("ChallengesPending", lambda: game.resolve(proposer)) == (1,)
+    chain.advance_time(CLOCK)
+    game.timeout(proposer, 1)
+    receipt = game.resolve(two)
+    resolved = events(game, receipt)[0][1]
+    assert (resolved["winner"], resolved["reason"]) == (proposer, Reason.DEFENDED)
     assert game.view().winner() == Party.PROPOSER
-    for action in (
-        lambda: game.challenge(bystander, BOND),
-        lambda: game.bisect(proposer, 0, CLAIM),
-        lambda: game.respond(challenger, 0, True),
-        lambda: game.step(challenger, b"", b""),
-        lambda: game.timeout(bystander),
-        lambda: game.resolve(bystander),
+
+
+def test_everything_reverts_game_over_after_the_claim_fell(
+    chain: Chain, factory: GameFactory, parties: tuple[str, str, str]
+) -> None:
+    proposer, one, two = parties
+    game, _ = new_game(factory, proposer, n=4)
+    game.challenge(one, BOND)
+    game.challenge(two, BOND)
+    reverts("ClaimNotRejected", lambda: game.reclaim(two, 1))
+    chain.advance_time(CLOCK)
+    game.timeout(one, 0)  # the proposer never bisected: the claim falls through challenge 0
+    for move in (
+        lambda: game.challenge(two, BOND),
+        lambda: game.bisect(proposer, 1, 2, keccak(b"mid")),
+        lambda: game.respond(two, 1, 2, True),
+        lambda: game.step(two, 1, MIPS, b"", b""),
+        lambda: game.timeout(two, 1),
+        lambda: game.resolve(two),
     ):
-        reverts("GameOver", action)
-    reverts("NothingToWithdraw", lambda: game.withdraw(proposer))
+        reverts("GameOver", move)
 
 
-def test_a_rejected_bond_push_is_credited_and_withdrawn(
+# ---- the bond matrix (docs/game.md, "Bonds") ----------------------------------------------
+
+
+def test_the_bond_matrix_when_the_claim_falls(
     chain: Chain, factory: GameFactory, parties: tuple[str, str, str]
 ) -> None:
-    """A contract winner whose receive() re-enters the game: the re-entry finds the game
-    over, the push fails, the resolution stands and the bonds wait in `credit`."""
-    _, challenger, bystander = parties
-    party = chain.deploy("RejectingParty")
-    chain.transact(
-        party.functions.propose(factory.address, PRE, CLAIM, 1, CLOCK), bystander, value=BOND
-    )
-    game = Game(chain, chain.call(party.functions.game()))
-    game.challenge(challenger, BOND)
+    """Rejected: the winning challenger gets its bond and the proposer's; a challenger that
+    lost earlier has paid the proposer; one still running when the claim fell gets its own
+    back (`reclaim`, by anyone); nothing is left in the game once everyone has withdrawn."""
+    proposer = parties[0]
+    lost, winner, running = chain.accounts[6], chain.accounts[7], chain.accounts[8]
+    game, _ = new_game(factory, proposer, n=4)
+    game.challenge(lost, BOND)
+    game.challenge(winner, 2 * BOND)
+    game.challenge(running, 3 * BOND)
+    game.bisect(proposer, 0, 2, keccak(b"mid"))
+    game.bisect(proposer, 2, 2, keccak(b"mid"))
+    chain.advance_time(CLOCK)
+    game.timeout(proposer, 0)  # `lost` never answered: the proposer wins challenge 0
+    game.timeout(proposer, 2)  # so did the third: the proposer wins challenge 2
+    # challenge 1: the proposer never bisected, so its clock ran out: the claim falls
+    receipt = game.timeout(winner, 1)
+    assert events(game, receipt)[-1] == ("BondCredited", {"to": winner, "amount": 3 * BOND})
+    assert game.credit(proposer) == BOND + 3 * BOND  # the bonds of the two it won
+    assert game.credit(winner) == 3 * BOND  # its own two and the proposer's one
+    assert game.credit(lost) == game.credit(running) == 0
+    for account in (proposer, winner):
+        before = balance(chain, account)
+        credit = game.credit(account)
+        r = game.withdraw(account)
+        assert balance(chain, account) - before == credit - fee(chain, r)
+        reverts("NothingToWithdraw", lambda a=account: game.withdraw(a))
+    assert balance(chain, game.address) == 0
+
+
+def test_a_challenge_running_when_the_claim_falls_is_refunded(
+    chain: Chain, factory: GameFactory, parties: tuple[str, str, str]
+) -> None:
+    proposer, bystander = parties[0], parties[2]
+    winner, running = chain.accounts[9], chain.accounts[10]
+    game, _ = new_game(factory, proposer, n=4)
+    game.challenge(winner, BOND)
+    game.challenge(running, BOND)
+    game.bisect(proposer, 1, 2, keccak(b"mid"))  # challenge 1 now waits on `running`
+    t0 = game.view().challenges[0].last_move_at
+    chain.advance_time(t0 + CLOCK + 1 - chain.now())
+    game.timeout(winner, 0)  # the proposer never bisected challenge 0
+    assert game.view().status == GameStatus.CHALLENGER_WON
+    assert game.view().live == ()
+    reverts("GameOver", lambda: game.respond(running, 1, 2, True))
+    receipt = game.reclaim(bystander, 1)
+    assert events(game, receipt) == [
+        ("ChallengeResolved", {"id": 1, "winner": Party.NONE, "reason": Reason.MOOT,
+                               "timestamp": chain.now()}),
+        ("BondCredited", {"to": running, "amount": BOND}),
+    ]
+    assert game.view().challenges[1].status == ChallengeStatus.MOOT
+    reverts("ChallengeOver", lambda: game.reclaim(bystander, 1))
+    reverts("ChallengeOver", lambda: game.reclaim(bystander, 0))
+    assert game.credit(running) == BOND and game.credit(winner) == 2 * BOND
+    assert game.credit(proposer) == 0
+    game.withdraw(running)
+    game.withdraw(winner)
+    assert balance(chain, game.address) == 0
+
+
+def test_the_bond_matrix_when_the_claim_is_accepted(
+    chain: Chain, factory: GameFactory, parties: tuple[str, str, str]
+) -> None:
+    """Accepted: the proposer collects its bond and every challenger's."""
+    proposer = parties[0]
+    game, view = new_game(factory, proposer, n=1)
+    bonds = [BOND, 2 * BOND, 5 * BOND]
+    for i, bond in enumerate(bonds):
+        game.challenge(chain.accounts[11 + i], bond)
+    chain.advance_time(view.window_closes_at + CLOCK - chain.now())
+    for i in range(3):
+        game.timeout(proposer, i)
+    game.resolve(proposer)
+    assert game.credit(proposer) == BOND + sum(bonds)
+    assert all(game.credit(chain.accounts[11 + i]) == 0 for i in range(3))
+    game.withdraw(proposer)
+    assert balance(chain, game.address) == 0
+
+
+def test_a_reentering_or_rejecting_winner_is_paid_exactly_once(
+    chain: Chain, factory: GameFactory, parties: tuple[str, str, str]
+) -> None:
+    """Bonds are only credited; withdraw() zeroes the credit before it sends, so a receiver
+    that re-enters withdraw() finds nothing, and one that rejects ether keeps its credit."""
+    owner = parties[2]
+    party = chain.deploy("RejectingParty", gas=3_000_000)
+    fn = party.functions
+    chain.transact(fn.propose(factory.address, MIPS, PRE, CLAIM, 1, CLOCK), owner, value=BOND,
+                   gas=1_000_000)
+    game = Game(chain, chain.call(fn.game()))
+    game.challenge(parties[1], BOND)
     chain.advance_time(CLOCK + 1)
-    receipt = game.timeout(challenger)  # the challenger ran out of clock: proposer wins
-    assert [name for name, _ in events(game, receipt)] == ["TimedOut", "Resolved", "BondCredited"]
-    assert game.view().winner() == Party.PROPOSER
+    game.timeout(owner, 0)
+    game.resolve(owner)
     assert game.credit(party.address) == 2 * BOND
-    assert chain.w3.eth.get_balance(party.address) == 0
-    with pytest.raises(ChainError):  # still rejecting: the pull fails as a whole
-        chain.transact(party.functions.withdraw(), bystander)
-    chain.transact(party.functions.setAccept(True), bystander)
-    receipt = chain.transact(party.functions.withdraw(), bystander)
-    assert [name for name, _ in events(game, receipt)] == ["Withdrawn"]
-    assert chain.w3.eth.get_balance(party.address) == 2 * BOND
-    assert game.credit(party.address) == 0
+    reverts("TransferFailed", lambda: chain.transact(fn.withdraw(), owner, gas=300_000))
+    assert game.credit(party.address) == 2 * BOND  # not lost: still credited
+    chain.transact(fn.setAccept(True), owner, gas=100_000)
+    chain.transact(fn.withdraw(), owner, gas=300_000)
+    assert chain.call(fn.received()) == 2 * BOND  # once, not twice
+    assert chain.call(fn.reentryBlocked())
+    assert game.credit(party.address) == 0 and balance(chain, game.address) == 0
+
+
+# ---- bounded delay ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [1, 16])
+def test_a_claim_settles_within_the_window_and_two_clocks_whatever_the_challengers(
+    chain: Chain, factory: GameFactory, parties: tuple[str, str, str], count: int
+) -> None:
+    """The worst case: every challenge arrives in the window's last seconds and each side
+    uses its whole clock; each challenge is then settled (its clock expired one second after
+    reading 0) by createdAt + window + 2 clocks + 1 s, for 16 challengers as for one, and the
+    claim can be accepted right then (here a block per transaction: `count` more seconds)."""
+    proposer = parties[0]
+    game, view = new_game(factory, proposer, n=2)
+    challengers = chain.accounts[4 : 4 + count]
+    chain.advance_time(view.window_closes_at - count + 1 - chain.now())
+    for account in challengers:
+        game.challenge(account, BOND)
+    opened = game.view().challenges[0].last_move_at
+    chain.advance_time(opened + CLOCK - chain.now())
+    for i in range(count):  # each exactly a clock after its challenge
+        game.bisect(proposer, i, 1, keccak(b"mid"))
+    chain.advance_time(opened + 2 * CLOCK - chain.now())
+    for i, account in enumerate(challengers):
+        game.respond(account, i, 1, True)
+    settled = []
+    for i in range(count):
+        receipt = game.timeout(proposer, i)
+        settled.append(dict(events(game, receipt))["ChallengeResolved"]["timestamp"])
+    assert all(game.view().challenges[i].winner() == Party.PROPOSER for i in range(count))
+    bound = view.created_at + 3 * CLOCK + 1
+    # the in-process chain mines one transaction per block, a second apart: the i-th of the
+    # `count` timeouts due at the same second lands i seconds later (a real block holds them all)
+    assert all(t <= bound + i for i, t in enumerate(settled))
+    assert settled[0] <= bound
+    game.resolve(proposer)
+    assert game.view().status == GameStatus.PROPOSER_WON
+    assert chain.now() <= bound + count
 
 
 # ---- the step phase, against the real verifier -----------------------------------------
@@ -404,10 +508,11 @@ def bisect_to_step(
     while True:
         view = game.view()
         assert replace(watcher.refresh(), updated_at=0) == replace(view, updated_at=0)
-        if view.step_phase:
+        c = view.challenges[-1]
+        if c.step_phase:
             return view
-        game.bisect(proposer, view.mid, proposer_hash(view.mid))
-        game.respond(challenger, view.mid, challenger_hash(view.mid) == proposer_hash(view.mid))
+        game.bisect(proposer, c.id, c.mid, proposer_hash(c.mid))
+        game.respond(challenger, c.id, c.mid, challenger_hash(c.mid) == proposer_hash(c.mid))
 
 
 @pytest.fixture(scope="module")
@@ -427,29 +532,43 @@ def wrong_from(k: int, trace: list[bytes]) -> Callable[[int], bytes]:
 
 
 def test_a_true_claim_survives_a_lying_challenger(
-    factory: GameFactory, parties: tuple[str, str, str], tiny_sum: Any, trace: list[bytes]
+    chain: Chain,
+    factory: GameFactory,
+    parties: tuple[str, str, str],
+    tiny_sum: Any,
+    trace: list[bytes],
 ) -> None:
     proposer, challenger, bystander = parties
     n, k = len(trace) - 1, 200  # the challenger is wrong from step 200 on
     game = challenged_game(factory, parties, pre=trace[0], claim=trace[n], n=n)
     view = bisect_to_step(game, proposer, challenger, trace.__getitem__, wrong_from(k, trace))
-    assert (view.lo, view.hi) == (k - 1, k)
-    assert (view.hash_lo, view.hash_hi) == (trace[k - 1], trace[k])
+    c = view.challenges[0]
+    assert (c.lo, c.hi) == (k - 1, k)
+    assert (c.hash_lo, c.hash_hi) == (trace[k - 1], trace[k])
     proof = prove(tiny_sum, k - 1)
-    reverts("NotYourTurn", lambda: game.step(bystander, proof.witness, proof.proof))
+    reverts("NotYourTurn", lambda: game.step(bystander, 0, MIPS, proof.witness, proof.proof))
+    wrong_vm = reverts("WrongVm", lambda: game.step(proposer, 0, 2, proof.witness, proof.proof))
+    assert wrong_vm == (MIPS, 2)
     forged = proof.proof[:4] + bytes([proof.proof[4] ^ 1]) + proof.proof[5:]
-    reverts("MerkleProofInvalid", lambda: game.step(challenger, proof.witness, forged))
+    reverts("MerkleProofInvalid", lambda: game.step(challenger, 0, MIPS, proof.witness, forged))
     other = prove(tiny_sum, k - 2)  # a valid proof of the wrong step
-    reverts("WrongPreState", lambda: game.step(challenger, other.witness, other.proof))
-    assert game.view().status == GameStatus.IN_PROGRESS  # rejected proofs change nothing
-    receipt = game.step(proposer, proof.witness, proof.proof)
+    reverts("WrongPreState", lambda: game.step(challenger, 0, MIPS, other.witness, other.proof))
+    assert game.view().challenges[0].in_progress  # rejected proofs change nothing
+    receipt = game.step(proposer, 0, MIPS, proof.witness, proof.proof)
     names = [name for name, _ in events(game, receipt)]
-    assert names == ["StepProven", "Resolved", "BondPaid"]
+    assert names == ["StepProven", "ChallengeResolved", "BondCredited"]
     proven = events(game, receipt)[0][1]
     assert proven["step"] == k - 1 and proven["submitter"] == proposer
     assert proven["postStateHash"] == trace[k] == proven["claimedPostStateHash"]
-    assert game.view().reason == Reason.STEP and game.view().winner() == Party.PROPOSER
-    reverts("GameOver", lambda: game.step(proposer, proof.witness, proof.proof))
+    after = game.view()
+    assert after.challenges[0].reason == Reason.STEP
+    assert after.challenges[0].winner() == Party.PROPOSER
+    assert after.status == GameStatus.IN_PROGRESS  # accepted only after the window
+    reverts("ChallengeOver", lambda: game.step(proposer, 0, MIPS, proof.witness, proof.proof))
+    chain.advance_time(CLOCK)
+    game.resolve(bystander)
+    assert game.view().winner() == Party.PROPOSER
+    assert game.credit(proposer) == 2 * BOND
 
 
 def test_a_false_claim_loses_the_step(
@@ -464,15 +583,15 @@ def test_a_false_claim_loses_the_step(
     claimed = wrong_from(k, trace)
     game = challenged_game(factory, parties, pre=trace[0], claim=claimed(n), n=n)
     view = bisect_to_step(game, proposer, challenger, claimed, trace.__getitem__)
-    assert (view.lo, view.hi) == (k - 1, k)
+    assert (view.challenges[0].lo, view.challenges[0].hi) == (k - 1, k)
     proof = prove(tiny_sum, k - 1)
-    before = balance(chain, challenger)
-    receipt = game.step(challenger, proof.witness, proof.proof)
-    gas_cost = receipt.gas_used * chain.w3.eth.get_transaction(receipt.tx_hash)["gasPrice"]
+    receipt = game.step(challenger, 0, MIPS, proof.witness, proof.proof)
     proven = events(game, receipt)[0][1]
     assert proven["postStateHash"] == trace[k] != proven["claimedPostStateHash"]
     assert game.view().winner() == Party.CHALLENGER
-    assert balance(chain, challenger) - before == 2 * BOND - gas_cost
+    before = balance(chain, challenger)
+    withdrawn = game.withdraw(challenger)
+    assert balance(chain, challenger) - before == 2 * BOND - fee(chain, withdrawn)
 
 
 # ---- games are clones of one implementation (docs/game.md, "Deployment") ----------------
@@ -498,10 +617,9 @@ def test_a_game_is_a_minimal_proxy_of_the_implementation(
     # the clone's own storage holds the claim; the implementation's immutables are shared
     view = game.view()
     assert (view.proposer, view.absolute_pre_state, view.claim) == (chain.accounts[1], PRE, CLAIM)
-    assert (view.lo, view.hi, view.hash_lo, view.hash_hi) == (0, N, PRE, CLAIM)
     fn = game.contract.functions
     assert chain.call(fn.factory()) == factory.address
-    assert chain.call(fn.verifier()) == factory.verifier()
+    assert chain.call(fn.verifier()) == factory.verifier(MIPS)
 
 
 def test_only_the_factory_initializes_and_only_once(
@@ -509,22 +627,28 @@ def test_only_the_factory_initializes_and_only_once(
 ) -> None:
     proposer, stranger = chain.accounts[1], chain.accounts[4]
     game, _, _ = factory.create(proposer, PRE, CLAIM, N, CLOCK, BOND)
-    rebind = game.contract.functions.initialize(stranger, PRE, keccak(b"other claim"), N, CLOCK)
+    verifier = factory.verifier(MIPS)
+    rebind = game.contract.functions.initialize(
+        stranger, MIPS, verifier, PRE, keccak(b"other claim"), N, CLOCK)
     reverts("NotFactory", lambda: chain.transact(rebind, stranger, gas=300_000))
     assert game.view().proposer == proposer
     assert chain.call(game.contract.functions.claim()) == CLAIM
 
     # the factory never initializes a game twice; a contract that deployed its own game
     # (and so is its factory) shows that the game refuses a second time
-    initializer = chain.deploy("GameInitializer", factory.verifier(), gas=5_000_000)
+    initializer = chain.deploy("GameInitializer", gas=5_000_000)
     own = Game(chain, chain.call(initializer.functions.game()))
+    init = initializer.functions.initialize
+    zero = "0x" + "00" * 20
     reverts("EmptyTrace", lambda: chain.transact(
-        initializer.functions.initialize(PRE, CLAIM, 0, CLOCK), proposer, gas=500_000))
-    chain.transact(initializer.functions.initialize(PRE, CLAIM, N, CLOCK), proposer, gas=500_000)
-    again = initializer.functions.initialize(PRE, keccak(b"other claim"), N, CLOCK)
+        init(MIPS, verifier, PRE, CLAIM, 0, CLOCK), proposer, gas=500_000))
+    reverts("NoVerifier", lambda: chain.transact(
+        init(MIPS, zero, PRE, CLAIM, N, CLOCK), proposer, gas=500_000))
+    chain.transact(init(MIPS, verifier, PRE, CLAIM, N, CLOCK), proposer, gas=500_000)
+    again = init(MIPS, verifier, PRE, keccak(b"other claim"), N, CLOCK)
     reverts("AlreadyInitialized", lambda: chain.transact(again, stranger, gas=500_000))
     view = own.view()
-    assert (view.proposer, view.claim, view.hi) == (proposer, CLAIM, N)
+    assert (view.proposer, view.claim, view.trace_length) == (proposer, CLAIM, N)
 
 
 def test_the_implementation_is_not_a_game(
@@ -533,13 +657,13 @@ def test_the_implementation_is_not_a_game(
     player = chain.accounts[2]
     reverts("NotInitialized", lambda: implementation.challenge(player, BOND))
     reverts("NotInitialized", lambda: implementation.resolve(player))
-    reverts("NotChallenged", lambda: implementation.bisect(player, 0, PRE))
-    reverts("NotChallenged", lambda: implementation.timeout(player))
+    reverts("NotInitialized", lambda: implementation.bisect(player, 0, 0, PRE))
+    reverts("NotInitialized", lambda: implementation.timeout(player, 0))
     fn = implementation.contract.functions
-    bind = fn.initialize(player, PRE, CLAIM, N, CLOCK)
+    bind = fn.initialize(player, MIPS, player, PRE, CLAIM, N, CLOCK)
     reverts("NotFactory", lambda: chain.transact(bind, player, gas=300_000))
     view = implementation.view()
-    assert (view.status, view.turn, view.challenger) == (GameStatus.UNCHALLENGED, Party.NONE, None)
+    assert (view.status, view.challenges) == (GameStatus.UNCHALLENGED, ())
     assert int(view.proposer, 16) == 0
     assert chain.w3.eth.get_balance(implementation.address) == 0
 

@@ -360,3 +360,49 @@ def test_terminal_narration_runs_its_live_footer() -> None:
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", buffer.getvalue())
     assert "verdict: challenger wins" in plain
     assert plain.count("respond") == 10
+
+
+# ---- several challengers: every challenge shown ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def crowded() -> tuple[Scenario, Outcome]:
+    """Three honest challengers against one lie, played for real: one wins, two are moot."""
+    from arbitration.simulation.scenario import load_scenario
+    from arbitration.simulation.simulator import simulate
+
+    scenarios = Path(__file__).resolve().parents[1] / "scenarios"
+    scenario = load_scenario(scenarios / "honest-challengers-one-lie.yaml")
+    return scenario, simulate(scenario)
+
+
+def test_the_report_lists_every_challenge(crowded: tuple[Scenario, Outcome]) -> None:
+    scenario, outcome = crowded
+    report = json.loads(dumps_report(build_report(scenario, outcome)))
+    challenges = report["challenges"]
+    assert [c["id"] for c in challenges] == [0, 1, 2]
+    assert sorted(c["reason"] for c in challenges) == ["moot", "moot", "step"]
+    winner = next(c for c in challenges if c["winner"] == "challenger")
+    assert winner["disputed_step"] == report["disputed_step"] == scenario.expect.disputed_step
+    assert all(c["strategy"] == "honest" and c["moves"] > 0 for c in challenges)
+    assert report["scenario"]["challengers"] == [{"strategy": "honest"}] * 3
+    bond = scenario.game.bond_wei
+    assert sorted(report["payouts"].values()) == [bond, bond, 2 * bond]
+    assert 0 < report["settle_seconds"] <= 3 * scenario.game.clock_seconds + 1
+    assert all(m["challenge"] in (None, 0, 1, 2) for m in report["moves"])
+
+
+def test_the_narration_and_the_picture_show_every_challenge(
+    crowded: tuple[Scenario, Outcome],
+) -> None:
+    _, outcome = crowded
+    lines = closing_lines(outcome)
+    shown = [line for line in lines if line.startswith("  challenge ")]
+    assert len(shown) == 3
+    assert sum(": moot" in line for line in shown) == 2
+    assert any("challenger wins (step)" in line for line in shown)
+    svg = ET.fromstring(render_svg(outcome))
+    lanes = [e for e in svg.iter() if e.get("class") == "challenge-interval"]
+    assert len(lanes) == 3  # one lane per challenge, side by side
+    texts = " ".join(e.text or "" for e in svg.iter())
+    assert texts.count("moot") >= 2 and "challenger (step)" in texts

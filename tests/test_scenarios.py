@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from arbitration.agents.strategy import STRATEGIES, STRATEGY_PARAMETERS, strategy_text
+from arbitration.agents.strategy import (
+    STRATEGIES,
+    STRATEGY_PARAMETERS,
+    Strategy,
+    strategy_text,
+)
 from arbitration.cli.app import app
 from arbitration.simulation.scenario import (
     DEFAULT_BOND_WEI,
@@ -103,6 +108,23 @@ def test_any_strategy_may_go_silent(workdir: Path) -> None:
         load_scenario(write(workdir, doubled))
 
 
+def test_challengers_is_a_list_in_arrival_order(workdir: Path) -> None:
+    text = VALID.replace(
+        "challenger: {strategy: honest}\n",
+        "challengers:\n  - {strategy: collude, silent_after: 0}\n"
+        "  - {strategy: lie_from, step: 9}\n  - {strategy: honest}\n",
+    )
+    scenario = load_scenario(write(workdir, text))
+    assert scenario.lineup == (
+        Strategy("collude", moves=0),
+        Strategy("lie_from", step=9),
+        Strategy("honest"),
+    )
+    assert scenario.challenger == scenario.lineup[0]
+    one = load_scenario(write(workdir, VALID, "one.yaml"))
+    assert one.challengers == () and one.lineup == (Strategy("honest"),)
+
+
 def test_max_steps_cuts_the_trace(workdir: Path) -> None:
     path = write(workdir, VALID.replace('stdin: "text"}', 'stdin: "text", max_steps: 5000}'))
     assert load_scenario(path).program.max_steps == 5000
@@ -140,8 +162,41 @@ BAD = {
     ),
     "missing challenger": (
         replace("challenger: {strategy: honest}\n", ""),
-        "challenger",
+        "",
+        "expected exactly one of challenger (one) and challengers (a list)",
+    ),
+    "challenger and challengers": (
+        replace("challenger: {strategy: honest}\n",
+                "challenger: {strategy: honest}\nchallengers: [{strategy: honest}]\n"),
+        "",
+        "expected exactly one of challenger (one) and challengers (a list)",
+    ),
+    "challengers not a list": (
+        replace("challenger: {strategy: honest}\n", "challengers: {strategy: honest}\n"),
+        "challengers",
+        "expected a non-empty list of challengers, got a mapping",
+    ),
+    "challengers empty": (
+        replace("challenger: {strategy: honest}\n", "challengers: []\n"),
+        "challengers",
+        "expected a non-empty list of challengers",
+    ),
+    "challengers item unknown strategy": (
+        replace("challenger: {strategy: honest}\n",
+                "challengers: [{strategy: honest}, {strategy: sybil}]\n"),
+        "challengers[1].strategy",
+        "expected one of honest",
+    ),
+    "challengers item missing step": (
+        replace("challenger: {strategy: honest}\n",
+                "challengers: [{strategy: collude}, {strategy: lie_from}]\n"),
+        "challengers[1].step",
         "missing required key",
+    ),
+    "colluding proposer": (
+        replace("strategy: lie_at, step: 12", "strategy: collude"),
+        "proposer.strategy",
+        "collude is a challenger's strategy",
     ),
     "missing strategy": (
         replace("{strategy: honest}", "{}"),
@@ -194,7 +249,7 @@ BAD = {
         replace("strategy: lie_at", "strategy: lie"),
         "proposer.strategy",
         "expected one of honest, lie_at, lie_from, wrong_output, wrong_exit_code, forged_proof, "
-        'silent_after; got "lie"',
+        'silent_after, collude; got "lie"',
     ),
     "lie_at without step": (
         replace("{strategy: lie_at, step: 12}", "{strategy: lie_at}"),

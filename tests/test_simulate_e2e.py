@@ -35,7 +35,7 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 SHIPPED = sorted(SCENARIOS.glob("*.yaml"))
 SYSCALL = 0x0000000C
 WRITE, EXIT, EXIT_GROUP = 4004, 4001, 4246
-RESOLVING = ("step", "timeout", "resolve")
+SETTLING = ("step", "timeout", "reclaim")  # what ends one challenge
 
 
 @cache
@@ -67,13 +67,20 @@ def check_outcome_against_the_emulator(scenario: Scenario, outcome: Outcome) -> 
     n = outcome.trace_length
     assert n == emulator.final.step  # the claim covers the whole run
     bound = math.ceil(math.log2(n)) + 3
-    for actor in ("proposer", "challenger"):
-        sent = [m for m in outcome.moves if m.actor == actor]
-        assert len(sent) <= bound, (actor, len(sent), bound)
-        assert all(m.gas > 0 for m in sent)
-    resolving = [m for m in outcome.moves if m.action in RESOLVING and m.reverted is None]
-    assert len(resolving) == 1  # exactly one resolution
+    assert all(m.gas > 0 for m in outcome.moves)
+    for c in outcome.challenges:  # each challenge: a bisection, ended exactly once
+        own = [m for m in outcome.moves if m.challenge == c.id]
+        for actor in ("proposer", "challenger"):
+            sent = [m for m in own if m.actor == actor]
+            assert len(sent) <= bound, (c.id, actor, len(sent), bound)
+        assert len([m for m in own if m.action in SETTLING and m.reverted is None]) == 1
+    assert outcome.settled_at > 0  # the claim was resolved, once (Resolved is emitted once)
     assert outcome.winner in ("proposer", "challenger")
+    if outcome.winner == "challenger":
+        winners = [c for c in outcome.challenges if c.winner == "challenger"]
+        assert len(winners) == 1  # the first challenger win ends the claim
+    else:
+        assert all(c.winner == "proposer" for c in outcome.challenges)
     claim_true = outcome.claimed_state_hash == emulator.state_at(n).hash()
     if outcome.disputed_step is not None:
         assert 0 <= outcome.disputed_step < n
@@ -112,9 +119,8 @@ def test_shipped_scenario_through_the_cli(runner: CliRunner, tmp_path: Path, pat
     assert n == oracle(scenario).final.step
     if report["disputed_step"] is not None:
         assert 0 <= report["disputed_step"] < n
-    for actor, count in report["moves_per_party"].items():
-        if actor != "anyone":
-            assert count <= math.ceil(math.log2(n)) + 3, actor
+    for challenge in report["challenges"]:  # a bisection each, both sides, opening, end
+        assert challenge["moves"] <= 2 * (math.ceil(math.log2(n)) + 3), challenge
     assert set(report["gas"]) >= {"proposer"}
     assert all(gas > 0 for gas in report["gas"].values())
     assert report["gas_total"] == sum(m["gas"] for m in report["moves"])
@@ -189,7 +195,7 @@ def test_the_game_resolves_once(shared_chain: Chain) -> None:
     outcome = simulate(scenario, None, shared_chain)
     assert outcome.winner == "challenger"
     game = shared_chain.at("DisputeGame", outcome.game)
-    for call in (game.functions.timeout(), game.functions.resolve()):
+    for call in (game.functions.timeout(0), game.functions.resolve()):
         with pytest.raises(ChainError) as raised:
             shared_chain.transact(call, gas=500_000)
         assert raised.value.name == "GameOver"
@@ -209,11 +215,14 @@ def test_the_silent_party_loses_on_time(shared_chain: Chain, silent: str, moves:
     )
     outcome = simulate(scenario, None, shared_chain)
     other = "challenger" if silent == "proposer" else "proposer"
-    assert (outcome.winner, outcome.reason) == (other, "timeout")
+    assert outcome.winner == other
+    (challenge,) = outcome.challenges
+    assert (challenge.winner, challenge.reason) == (other, "timeout")
+    assert outcome.reason == ("timeout" if other == "challenger" else "defended")
     check_outcome_against_the_emulator(scenario, outcome)
-    last = outcome.moves[-1]
-    assert last.action == "timeout" and last.reverted is None
-    assert outcome.moves[-2].clocks[0 if silent == "proposer" else 1] >= 0
+    played = [m for m in outcome.moves if m.challenge == 0 and m.reverted is None]
+    last = played[-1]
+    assert last.action == "timeout" and last.clocks[0 if silent == "proposer" else 1] == 0
 
 
 TINY = load_scenario(SCENARIOS / "lying-proposer-first-step.yaml")

@@ -16,7 +16,8 @@ class Move:
 
     index: int  # 0-based order of the move within the game
     actor: Actor  # who sent it ("anyone" for a timeout called by a third party)
-    action: str  # "propose" | "challenge" | "bisect" | "respond" | "step" | "timeout" | "resolve"
+    action: str  # "propose" | "challenge" | "bisect" | "respond" | "step" | "timeout" |
+    # "resolve" | "reclaim" | "withdraw"
     lo: int  # the interval after the move: both agree at step lo ...
     hi: int  # ... and disagree at step hi
     position: int | None = None  # the step the move is about (the midpoint of a bisect/respond)
@@ -27,3 +28,5 @@ class Move:
     timestamp: int = 0  # block timestamp
     tx_hash: bytes = b""
     reverted: str | None = None  # the decoded revert reason, if the transaction failed
+    challenge: int | None = None  # the challenge (its id in the game) the move is about
+    account: str | None = None  # the sender (tells several challengers apart)

@@ -1,13 +1,20 @@
-"""The two parties of a dispute, each an independent actor on the chain.
+"""The parties of a dispute, each an independent actor on the chain: one proposer and any
+number of challengers.
 
 An agent owns its emulator (it loads the program itself), its trace view (its strategy), its
 account and its own handles on the contracts; it learns about the game only from the chain: the
 factory's ``GameCreated`` log, the game's logs, and the events of its own receipts. Nothing
-passes between the two agents except through transactions.
+passes between agents except through transactions.
 
 ``act()`` looks at the game, sends at most one transaction and returns the :class:`Move` it
 made (``Move.index`` is left 0: the simulator numbers moves), or ``None`` when it has nothing
-to do now: not its turn, waiting for a clock, resolved, or a silent strategy.
+to do now: not its turn anywhere, waiting for a clock, resolved, or a silent strategy.
+
+The proposer defends every challenge against its claim: each ``act()`` makes the first move
+due over the live challenges, in the order they came. A challenger plays its own challenge
+only; it challenges a claim it disagrees with whoever has already challenged it (the claim is
+tied to its value, not to who came first). A ``collude`` challenger challenges whatever the
+claim and then throws its game: it agrees with every midpoint and never proves a step.
 
 Step phase policy (both parties): a party submits the proof of step ``lo`` only when the step
 decides for it, which it checks locally first (``flexemu.proof.check``): the proposer when the
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from arbitration.agents.move import Move
 from arbitration.agents.strategy import DEFAULT_MAX_STEPS, Strategy
@@ -29,7 +37,7 @@ from arbitration.chain.receipt import Receipt
 from arbitration.contracts.enums import GameStatus, Party
 from arbitration.contracts.events import GameEvent
 from arbitration.contracts.game import Game, GameFactory, GameWatcher
-from arbitration.contracts.view import GameView
+from arbitration.contracts.view import ChallengeView, GameView
 from flexemu.emulator import Emulator
 from flexemu.errors import FlexEmuError
 from flexemu.loader import Program
@@ -50,7 +58,7 @@ def tamper_proof(proof: bytes) -> bytes:
 
 
 class Agent:
-    """What the proposer and the challenger share: emulator, view, watcher, move sending."""
+    """What the proposer and the challengers share: emulator, view, watcher, move sending."""
 
     role: Party = Party.NONE
 
@@ -79,7 +87,7 @@ class Agent:
         self.watcher: GameWatcher | None = None
         self.sent = 0  # transactions sent after the opening move (what silent_after counts)
         self.forged = False
-        self.out_of_time = False  # a move of ours reverted ClockExpired: the game is lost
+        self.out_of_time: set[int] = set()  # challenges where a move of ours was too late
         self._proofs: dict[int, StepProof] = {}
 
     # ---- lifecycle --------------------------------------------------------------------------
@@ -107,7 +115,7 @@ class Agent:
     def act(self) -> Move | None:
         if self.watcher is None:
             return self.enter()
-        if self.silent or self.out_of_time:
+        if self.silent:
             return None
         view = self.watcher.refresh()
         if view.resolved:
@@ -144,20 +152,45 @@ class Agent:
     def decide(self, view: GameView) -> Move | None:
         raise NotImplementedError
 
+    def leave(self) -> None:
+        """Forget the game this party plays (its emulator stays): ready to follow another."""
+        self.game = None
+        self.watcher = None
+        self.sent = 0
+        self.forged = False
+        self.out_of_time = set()
+
+    def settle(self) -> list[Move]:
+        """After the claim is resolved: close this party's moot challenges (`reclaim`) and pull
+        whatever the game credited it (`withdraw`). Bonds are never pushed."""
+        assert self.game is not None and self.watcher is not None
+        view = self.watcher.refresh()
+        moves = []
+        if view.status == GameStatus.CHALLENGER_WON:
+            for c in view.challenges_of(self.account):
+                if c.in_progress:
+                    moves.append(self.reclaim(c))
+        if self.game.credit(self.account) > 0:
+            game = self.game
+            moves.append(self.send("withdraw", lambda: game.withdraw(self.account)))
+        return moves
+
     # ---- shared decisions -------------------------------------------------------------------
 
-    def opponent_expired(self, view: GameView) -> bool:
-        return view.turn == self.role.other and view.running_clock_left(self.chain.now()) <= 0
+    def opponent_expired(self, c: ChallengeView) -> bool:
+        return c.turn == self.role.other and c.running_clock_left(self.chain.now()) <= 0
 
-    def try_step(self, view: GameView) -> Move | None:
-        """In the step phase: prove step lo if that wins (or forge once, for a forger)."""
+    def try_step(self, view: GameView, c: ChallengeView) -> Move | None:
+        """In the step phase of `c`: prove step lo if that wins (or forge once, for a forger)."""
         if self.strategy.kind == "forged_proof":
             if self.forged:
                 return None
             self.forged = True
-            witness, proof = self.step_inputs(view) or (self.trace.state(view.lo).witness(), b"")
-            return self.step(view, witness, tamper_proof(proof))
-        inputs = self.step_inputs(view)
+            witness, proof = self.step_inputs(c) or (self.trace.state(c.lo).witness(), b"")
+            return self.step(view, c, witness, tamper_proof(proof))
+        if self.strategy.kind == "collude":
+            return None  # throws its game: never proves the proposer wrong
+        inputs = self.step_inputs(c)
         if inputs is None:
             return None
         witness, proof = inputs
@@ -165,35 +198,45 @@ class Agent:
             post = check(witness, proof).hash()
         except FlexEmuError:
             return None
-        if (post == view.hash_hi) != (self.role == Party.PROPOSER):
+        if (post == c.hash_hi) != (self.role == Party.PROPOSER):
             return None
-        return self.step(view, witness, proof)
+        return self.step(view, c, witness, proof)
 
-    def step_inputs(self, view: GameView) -> tuple[bytes, bytes] | None:
+    def step_inputs(self, c: ChallengeView) -> tuple[bytes, bytes] | None:
         """A witness hashing to the agreed hash at lo, and the leaf proofs of that step: from
         this party's own view when it is a real witness, else from the true trace."""
-        proof = self._proofs.get(view.lo)
+        proof = self._proofs.get(c.lo)
         if proof is None:
-            proof = self._proofs[view.lo] = prove(self.emulator, view.lo)
-        for witness in (self.trace.witness_at(view.lo), proof.witness):
-            if witness is not None and state_hash(witness) == view.hash_lo:
+            proof = self._proofs[c.lo] = prove(self.emulator, c.lo)
+        for witness in (self.trace.witness_at(c.lo), proof.witness):
+            if witness is not None and state_hash(witness) == c.hash_lo:
                 return witness, proof.proof
         return None
 
     # ---- sending ----------------------------------------------------------------------------
 
-    def step(self, view: GameView, witness: bytes, proof: bytes) -> Move:
+    def step(self, view: GameView, c: ChallengeView, witness: bytes, proof: bytes) -> Move:
         assert self.game is not None
-        return self.send("step", lambda: self.game.step(self.account, witness, proof), view.lo)
+        game, vm = self.game, view.vm
+        return self.send(
+            "step", lambda: game.step(self.account, c.id, vm, witness, proof), c, c.lo
+        )
 
-    def timeout(self) -> Move:
+    def reclaim(self, c: ChallengeView) -> Move:
         assert self.game is not None
-        return self.send("timeout", lambda: self.game.timeout(self.account))
+        game = self.game
+        return self.send("reclaim", lambda: game.reclaim(self.account, c.id), c)
+
+    def timeout(self, c: ChallengeView) -> Move:
+        assert self.game is not None
+        game = self.game
+        return self.send("timeout", lambda: game.timeout(self.account, c.id), c)
 
     def send(
         self,
         action: str,
         transaction: Callable[[], Receipt],
+        challenge: ChallengeView | None = None,
         position: int | None = None,
         state_hash: bytes | None = None,
         agree: bool | None = None,
@@ -203,16 +246,18 @@ class Agent:
         if action not in OPENING_ACTIONS:
             self.sent += 1
         assert self.watcher is not None
+        id = challenge.id if challenge is not None else None
         try:
             receipt = transaction()
         except ChainError as error:
-            self.out_of_time = error.name == "ClockExpired"
+            if error.name == "ClockExpired" and id is not None:
+                self.out_of_time.add(id)
             failed = error.receipt
             timestamp = self.watcher.view.updated_at
             if failed is not None:
                 timestamp = int(self.chain.w3.eth.get_block(failed.block_number)["timestamp"])
             return replace(
-                self.describe(action, self.watcher.view, failed, timestamp),
+                self.describe(action, self.watcher.view, id, failed, timestamp),
                 position=position,
                 state_hash=state_hash,
                 agree=agree,
@@ -220,35 +265,46 @@ class Agent:
             )
         events = self.watcher.record(receipt)
         view = self.watcher.view
+        if action == "challenge":
+            id = next(e.args["id"] for e in events if e.name == "Challenged")
         if action == "step":
             proven = next(e for e in events if e.name == "StepProven")
             state_hash = proven.args["postStateHash"]
         return replace(
-            self.describe(action, view, receipt, view.updated_at),
+            self.describe(action, view, id, receipt, view.updated_at),
             position=position,
             state_hash=state_hash,
             agree=agree,
         )
 
     def describe(
-        self, action: str, view: GameView, receipt: Receipt | None, timestamp: int
+        self,
+        action: str,
+        view: GameView,
+        id: int | None,
+        receipt: Receipt | None,
+        timestamp: int,
     ) -> Move:
-        """A move by this party as the chain left it: `view` is the game after the move."""
+        """A move by this party as the chain left it: `view` is the game after the move, `id`
+        the challenge it was about (None: the claim as a whole)."""
+        c = view.challenges[id] if id is not None and id < len(view.challenges) else None
         return Move(
             index=0,
             actor=self.role.label,
             action=action,
-            lo=view.lo,
-            hi=view.hi,
+            lo=c.lo if c else 0,
+            hi=c.hi if c else view.trace_length,
             gas=receipt.gas_used if receipt else 0,
-            clocks=view.clocks,
+            clocks=c.clocks if c else (view.clock_seconds, view.clock_seconds),
             timestamp=timestamp,
             tx_hash=receipt.tx_hash if receipt else b"",
+            challenge=id,
+            account=self.account,
         )
 
 
 class Proposer(Agent):
-    """Claims the final state of its run, bisects, and defends its claim."""
+    """Claims the final state of its run, and defends its claim in every challenge."""
 
     role = Party.PROPOSER
 
@@ -281,67 +337,115 @@ class Proposer(Agent):
         )
         self.game = game
         self.watcher = GameWatcher(game, view, receipt.block_number + 1)
-        move = self.describe("propose", view, receipt, view.created_at)
+        move = self.describe("propose", view, None, receipt, view.created_at)
         return replace(move, position=n, state_hash=claim)
 
     def decide(self, view: GameView) -> Move | None:
+        """The first move due over the live challenges, in the order they came; once none is
+        live and the window has closed, accept the claim."""
         assert self.game is not None
-        if view.status == GameStatus.UNCHALLENGED:
+        live = view.live
+        if not live:
             if self.chain.now() >= view.window_closes_at:
-                return self.send("resolve", lambda: self.game.resolve(self.account))
+                game = self.game
+                return self.send("resolve", lambda: game.resolve(self.account))
             return None
-        if view.turn == Party.PROPOSER:
-            position = view.mid
+        for c in live:
+            if c.id in self.out_of_time:
+                continue
+            move = self.defend(view, c)
+            if move is not None:
+                return move
+        return None
+
+    def defend(self, view: GameView, c: ChallengeView) -> Move | None:
+        assert self.game is not None
+        if c.turn == Party.PROPOSER:
+            game, position = self.game, c.mid
             claimed = self.trace.hash_at(position)
             return self.send(
                 "bisect",
-                lambda: self.game.bisect(self.account, position, claimed),
+                lambda: game.bisect(self.account, c.id, position, claimed),
+                c,
                 position,
                 claimed,
             )
-        if self.opponent_expired(view):
-            return self.timeout()
-        if view.step_phase:
-            return self.try_step(view)
+        if self.opponent_expired(c):
+            return self.timeout(c)
+        if c.step_phase:
+            return self.try_step(view, c)
         return None
 
 
 class Challenger(Agent):
     """Watches the factory for a claim about its program, challenges a claim it disagrees
-    with, answers every bisection with its own view, and proves the disputed step."""
+    with (whoever else has), answers every bisection of its own challenge with its own view,
+    and proves the disputed step."""
 
     role = Party.CHALLENGER
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.challenge_id: int | None = None  # its own challenge, once it has challenged
 
     def enter(self) -> Move | None:
         event = self.newest_game(self.from_block)
         return None if event is None else self.challenge_if_wrong(self.follow(event))
 
+    def leave(self) -> None:
+        super().leave()
+        self.challenge_id = None
+
+    def follow(self, event: GameEvent) -> GameView:
+        view = super().follow(event)
+        own = view.challenges_of(self.account)
+        if own:
+            self.challenge_id = own[-1].id  # restarted: it already holds a challenge
+        return view
+
+    def disagrees(self, view: GameView) -> bool:
+        """Whether this party challenges the claim: it disagrees with it, or colludes."""
+        if self.strategy.kind == "collude":
+            return True
+        return self.trace.hash_at(view.trace_length) != view.claim
+
     def challenge_if_wrong(self, view: GameView) -> Move | None:
-        """The opening move: challenge a claim this party disagrees with, while it may."""
-        if view.status != GameStatus.UNCHALLENGED or self.game is None:
-            return None  # someone else got there first, or not attached yet
-        if self.trace.hash_at(view.trace_length) == view.claim:
-            return None  # agrees with the claim
+        """The opening move: challenge a claim this party disagrees with, while it may,
+        whoever else has challenged it already."""
+        if view.resolved or self.game is None or self.challenge_id is not None:
+            return None
+        if not self.disagrees(view):
+            return None
         if self.chain.now() >= view.window_closes_at:
             return None  # too late
         game, bond = self.game, view.proposer_bond
-        return self.send("challenge", lambda: game.challenge(self.account, bond))
+        move = self.send("challenge", lambda: game.challenge(self.account, bond))
+        if move.reverted is None:
+            self.challenge_id = move.challenge
+        return move
 
     def decide(self, view: GameView) -> Move | None:
         assert self.game is not None
-        if view.status != GameStatus.IN_PROGRESS:
+        if self.challenge_id is None:
+            return self.challenge_if_wrong(view)
+        c = view.challenges[self.challenge_id]
+        if not c.in_progress or c.id in self.out_of_time:
             return None
-        if view.mid_posted:
-            position = view.mid
-            agree = self.trace.hash_at(position) == view.mid_hash
+        if c.mid_posted:
+            game, position = self.game, c.mid
+            if self.strategy.kind == "collude":
+                agree = True  # throws its game: agrees with every hash
+            else:
+                agree = self.trace.hash_at(position) == c.mid_hash
             return self.send(
                 "respond",
-                lambda: self.game.respond(self.account, position, agree),
+                lambda: game.respond(self.account, c.id, position, agree),
+                c,
                 position,
                 agree=agree,
             )
-        if view.step_phase:
-            return self.try_step(view)
-        if self.opponent_expired(view):
-            return self.timeout()
+        if c.step_phase:
+            return self.try_step(view, c)
+        if self.opponent_expired(c):
+            return self.timeout(c)
         return None

@@ -10,6 +10,11 @@ state lost is a strategy's move count (`silent_after`, re-counted from the party
 and whether a `forged_proof` forgery was already sent (a reverted transaction leaves no event;
 after a restart a forger forges again, which is harmless: it is rejected again).
 
+A challenger with `--watch` is a watchtower (`watch`): it follows the factory and plays every
+claim about its program in turn, challenging each false one whoever already has, then
+collects its bonds and keeps watching. Restarted, it finds the games again from the
+factory's logs and its own challenge in each by its account.
+
 The loop polls: act when it is this party's move, otherwise wait `poll` seconds. On a
 development node, `fast_forward_after` lets a party that has waited that long in real time
 advance chain time past the running clock (or the challenge window), so a silent opponent
@@ -71,13 +76,15 @@ def attach(agent: Agent, event: GameEvent) -> GameView:
             f"the game at {view.address} was proposed by {view.proposer}, not {agent.account}"
         )
     view = agent.follow(event)
-    if agent.role == Party.CHALLENGER and view.challenger not in (None, agent.account):
-        raise FlexEmuError(f"the game at {view.address} is challenged by {view.challenger}")
+    assert agent.game is not None
     own = OWN_MOVES[agent.role]
+    mine = {c.id for c in view.challenges_of(agent.account)}
     events = agent.game.logs(event.block_number)
-    agent.sent = sum(1 for e in events if e.name in own) + sum(
-        1 for e in events if e.name == "StepProven" and e.args["submitter"] == agent.account
-    )
+    agent.sent = sum(
+        1
+        for e in events
+        if e.name in own and (agent.role == Party.PROPOSER or e.args["id"] in mine)
+    ) + sum(1 for e in events if e.name == "StepProven" and e.args["submitter"] == agent.account)
     return view
 
 
@@ -88,14 +95,17 @@ def play(
     poll: float = 0.2,
     fast_forward_after: float | None = None,
 ) -> GameView:
-    """Act until the game is resolved; returns the final view. `agent` must be attached (or
-    be a proposer whose `enter()` already created the game)."""
+    """Act until the game is resolved, then collect this party's bonds (`Agent.settle`);
+    returns the final view. `agent` must be attached (or be a proposer whose `enter()`
+    already created the game)."""
     assert agent.watcher is not None
     waiting_since = time.monotonic()
     while True:
         view = agent.watcher.refresh()
         if view.resolved:
-            return view
+            for move in agent.settle():
+                report(move)
+            return agent.watcher.view
         move = None
         if isinstance(agent, Challenger):
             move = agent.challenge_if_wrong(view)
@@ -110,6 +120,39 @@ def play(
             waiting_since = time.monotonic()
             continue
         time.sleep(poll)
+
+
+def watch(
+    agent: Challenger,
+    attached: Callable[[GameView], None],
+    report: Callable[[Move], None],
+    resolved: Callable[[GameView], None],
+    *,
+    poll: float = 0.2,
+    fast_forward_after: float | None = None,
+    games: int | None = None,
+) -> None:
+    """The watchtower: play every claim about `agent`'s program on its factory, in the order
+    they were created, from the first block on (a restarted watchtower finds its games
+    again); for each, challenge it if false, whoever already has, play to the resolution and
+    collect. Returns after `games` claims (None: never)."""
+    played: set[str] = set()
+    while games is None or len(played) < games:
+        fresh = [
+            e
+            for e in agent.factory.created_events(0)
+            if e.args["absolutePreState"] == agent.pre_state and e.args["game"] not in played
+        ]
+        if not fresh:
+            time.sleep(poll)
+            continue
+        event = fresh[0]
+        played.add(event.args["game"])
+        agent.leave()
+        view = attach(agent, event)
+        attached(view)
+        final = play(agent, report, poll=poll, fast_forward_after=fast_forward_after)
+        resolved(final)
 
 
 def outcome_code(agent: Agent, view: GameView) -> int:

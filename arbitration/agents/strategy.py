@@ -17,6 +17,7 @@ STRATEGIES = (
     "wrong_exit_code",  # a final state with a different exit code
     "forged_proof",  # lies from `step` (default: the last step) and submits a forged step proof
     "silent_after",  # honest, but sends nothing after `moves` moves
+    "collude",  # a challenger that challenges whatever the claim, then throws its game
 )
 
 #: The parameter each strategy takes, and whether it must be given.
@@ -28,6 +29,7 @@ STRATEGY_PARAMETERS: dict[str, tuple[str, bool] | None] = {
     "wrong_exit_code": None,
     "forged_proof": ("step", False),
     "silent_after": ("moves", True),
+    "collude": None,
 }
 
 #: The key that makes any strategy stop moving after that many moves.

@@ -6,8 +6,8 @@ does not all serve, so its lock file would not `npm ci`), found in `contracts/no
 after `npm ci`. `$FLEXEMU_ANVIL` names another binary; an `anvil` on PATH (foundryup, other
 platforms) is the last resort. It listens on 127.0.0.1 only,
 on a port the kernel picks (`--port 0`; anvil prints the port it bound, which avoids the race
-of probing for a free port first), and runs the Cancun fork so its gas figures are comparable
-with the in-process py-evm chain (`arbitration.chain.artifacts.EVM_FORK`).
+of probing for a free port first), and runs at anvil's default fork (mainnet's latest rules;
+`RpcChain.fork` reports it), as a real node would.
 
 The node runs in its own process group and its output goes to a log file, not a pipe: anvil
 logs every request, and an undrained pipe would eventually block it.
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import requests
 
-from arbitration.chain.artifacts import CONTRACTS_DIR, EVM_FORK
+from arbitration.chain.artifacts import CONTRACTS_DIR
 from flexemu.errors import FlexEmuError
 
 ANVIL_ENV = "FLEXEMU_ANVIL"
@@ -74,8 +74,6 @@ def anvil_command(
         "127.0.0.1",
         "--port",
         str(port),
-        "--hardfork",
-        EVM_FORK,
         "--accounts",
         str(accounts),
         *extra,

@@ -16,9 +16,12 @@ CONTRACTS_DIR = REPO_ROOT / "contracts"
 BUILD_DIR = CONTRACTS_DIR / "build"
 SRC_DIR = CONTRACTS_DIR / "src"
 
-#: The fork the contracts are compiled for (`evmVersion` in contracts/compile.js), which every
-#: in-process chain runs from block 0 and the test anvil is started with.
-EVM_FORK = "cancun"
+#: The fork every in-process chain runs from block 0: Prague, mainnet's rules and the newest
+#: fork py-evm has (EIP-7623's calldata floor included). anvil runs at its own default fork.
+EVM_FORK = "prague"
+#: The `evmVersion` the contracts are compiled for (contracts/compile.js): Cancun bytecode runs
+#: unchanged on Prague and on every later fork.
+COMPILED_FOR = "cancun"
 
 
 def load_artifact(name: str, build_dir: Path = BUILD_DIR) -> dict:

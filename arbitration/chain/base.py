@@ -15,14 +15,15 @@ Gas accounting
 --------------
 ``Receipt.gas_used`` is the receipt's ``gasUsed``: what the sender pays for, i.e. intrinsic cost
 (21000 + calldata) + execution - refunds. :meth:`Chain.execution_gas` sends a call as a real
-transaction and subtracts the intrinsic cost computed with the Cancun rules (21000 base,
-4 gas per zero calldata byte, 16 per non-zero byte (EIP-2028), no access list is sent). What
+transaction and subtracts the intrinsic cost (21000 base, 4 gas per zero calldata byte, 16
+per non-zero byte (EIP-2028), no access list is sent; the same on Cancun and Prague). What
 remains is the gas of executing the call frame: dispatch, ABI decoding, the function body,
 memory expansion. The callee address is warm (EIP-2929: the tx ``to`` is pre-warmed), so no
 2600 cold-access charge is in it. Refunds (SSTORE clears) are already netted into ``gasUsed``;
 for the pure/view functions this is meant for there are none. The EIP-7623 calldata floor
-(``max(gasUsed, 21000 + 10 * tokens)``) is a Prague rule and is NOT in force on Cancun, so the
-subtraction is exact here; on Prague it would not be.
+(``max(gasUsed, 21000 + 10 * tokens)``, tokens = zero bytes + 4 * non-zero bytes) is a Prague
+rule in force in process: when a receipt's ``gasUsed`` is the floor, the execution gas is not
+visible in it, and ``execution_gas`` raises instead of returning a wrong number.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ DEFAULT_TX_GAS = 10_000_000
 TX_BASE_GAS = 21_000
 TX_DATA_ZERO_GAS = 4
 TX_DATA_NONZERO_GAS = 16
+FLOOR_GAS_PER_TOKEN = 10  # EIP-7623
 
 
 class Chain:
@@ -261,9 +263,14 @@ class Chain:
 
     # ---- gas -------------------------------------------------------------------------------
 
+    def call_gas(self, to: str, data: bytes) -> int | None:
+        """The execution gas of a call where the chain can tell it apart from a receipt (in
+        process: a py-evm message call); None here."""
+        return None
+
     @staticmethod
     def intrinsic_gas(calldata: bytes) -> int:
-        """Cancun intrinsic gas of a message-call tx without access list:
+        """Intrinsic gas of a message-call tx without access list (Cancun and Prague):
         21000 + 4 per zero calldata byte + 16 per non-zero byte."""
         zeros = calldata.count(0)
         nonzeros = len(calldata) - zeros
@@ -275,12 +282,22 @@ class Chain:
         """Execution gas of a call, excluding the 21000 base and calldata costs.
 
         Sends ``fn_call`` as a real transaction (state changes, if any, are committed) and
-        returns ``gasUsed - intrinsic_gas(calldata)``. Exact on Cancun (see module docstring:
-        no EIP-7623 floor). Raises :class:`ChainError` if it reverts.
+        returns ``gasUsed - intrinsic_gas(calldata)``. Raises :class:`ChainError` if it
+        reverts, and ValueError when the receipt is at the EIP-7623 floor (see the module
+        notes: the execution gas is then hidden under it).
         """
         receipt = self.transact(fn_call, sender=sender, gas=gas)
         calldata = bytes(self.w3.eth.get_transaction(receipt.tx_hash)["input"])
+        if receipt.gas_used == calldata_floor_gas(calldata):
+            raise ValueError("gasUsed is the EIP-7623 calldata floor: execution gas not visible")
         return receipt.gas_used - self.intrinsic_gas(calldata)
+
+
+def calldata_floor_gas(calldata: bytes) -> int:
+    """EIP-7623 (Prague): the least gas a transaction with this calldata pays,
+    21000 + 10 per token, a zero byte 1 token and a non-zero byte 4."""
+    zeros = calldata.count(0)
+    return TX_BASE_GAS + FLOOR_GAS_PER_TOKEN * (zeros + 4 * (len(calldata) - zeros))
 
 
 def call_target(fn_call: Any) -> tuple[str | None, bytes]:

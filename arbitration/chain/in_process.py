@@ -1,10 +1,12 @@
 """The chain in process: py-evm behind web3 8 + ``EthereumTesterProvider(PyEVMBackend(...))``.
 
-:class:`InProcessChain` pins the EVM fork to **Cancun** (py-evm's ``CancunVM`` from genesis
-on), matching the ``evmVersion`` the contracts are compiled for (``contracts/compile.js``).
-eth-tester 0.14 defaults to Prague; we pin explicitly so gas figures do not drift with library
-upgrades (Prague adds the EIP-7623 calldata floor, which would dominate proof-heavy
-transactions). Everything else of the `Chain` surface is `arbitration.chain.base`.
+:class:`InProcessChain` pins the EVM fork to **Prague** (py-evm's ``PragueVM`` from genesis
+on): mainnet's rules and the newest fork py-evm has, so every gas figure is quoted under them,
+EIP-7623's calldata floor included (a transaction pays at least 21000 + 10 gas per calldata
+token; it applies to proof-heavy step transactions). The contracts are compiled for Cancun
+(``contracts/compile.js``), whose bytecode runs unchanged on Prague. We pin explicitly so gas
+figures do not drift with library upgrades. Everything else of the `Chain` surface is
+`arbitration.chain.base`.
 
 Transactions in process
 -----------------------
@@ -28,7 +30,7 @@ from importlib.metadata import version
 from typing import Any
 
 from eth.exceptions import Revert
-from eth.vm.forks import CancunVM
+from eth.vm.forks import PragueVM
 from eth_tester import EthereumTester, PyEVMBackend
 from eth_utils import keccak, to_canonical_address, to_checksum_address
 from eth_utils.exceptions import ValidationError as EthValidationError
@@ -42,7 +44,7 @@ from arbitration.chain.base import DEFAULT_TX_GAS, Chain, call_target
 from arbitration.chain.errors import ERROR_STRING_SELECTOR, ChainError
 from arbitration.chain.receipt import Receipt
 
-VM_CONFIGURATION = ((0, CancunVM),)
+VM_CONFIGURATION = ((0, PragueVM),)
 
 #: web3 middlewares `InProcessChain.fresh(lean_client=True)` removes (see there).
 LEAN_CLIENT_DROPS = ("ens_name_to_address", "validation", "gas_price_strategy")
@@ -65,7 +67,7 @@ _TESTER_PER_TRANSACTION_STATE = (
 
 
 class InProcessChain(Chain):
-    """An in-process Cancun chain with funded accounts, auto-mining one block per transaction."""
+    """An in-process Prague chain with funded accounts, auto-mining one block per transaction."""
 
     def __init__(self, w3: Web3, backend: PyEVMBackend) -> None:
         super().__init__(w3)
@@ -78,7 +80,7 @@ class InProcessChain(Chain):
         genesis_timestamp: int | None = None,
         lean_client: bool = False,
     ) -> Chain:
-        """Fresh chain: py-evm CancunVM from genesis, ``num_accounts`` accounts funded with
+        """Fresh chain: py-evm PragueVM from genesis, ``num_accounts`` accounts funded with
         1,000,000 ether each, auto-mining one block per transaction.
 
         Block timestamps are ``max(wall clock, parent + 1)`` (py-evm). A ``genesis_timestamp``
@@ -109,8 +111,8 @@ class InProcessChain(Chain):
                 w3.middleware_onion.remove(name)
         chain = cls(w3, backend)
         vm = backend.chain.get_vm()
-        if not isinstance(vm, CancunVM) or type(vm).fork != EVM_FORK:
-            raise RuntimeError(f"expected a Cancun VM, got {type(vm).__name__}")
+        if not isinstance(vm, PragueVM) or type(vm).fork != EVM_FORK:
+            raise RuntimeError(f"expected a Prague VM, got {type(vm).__name__}")
         return chain
 
 
@@ -120,7 +122,7 @@ class InProcessChain(Chain):
 
     @property
     def description(self) -> str:
-        """What ran the game, for reports: "py-evm 0.12.1b1 (cancun, in process)"."""
+        """What ran the game, for reports: "py-evm 0.12.1b1 (prague, in process)"."""
         return f"py-evm {version('py-evm')} ({self.fork}, in process)"
 
     def snapshot(self) -> int:
@@ -299,9 +301,18 @@ class InProcessChain(Chain):
 
     def raw_call(self, to: str, data: bytes) -> bytes:
         """A py-evm message call of `to`'s runtime code against the head state, without going
-        through web3 and eth-tester: the same bytecode on the same Cancun VM (for the pure
+        through web3 and eth-tester: the same bytecode on the same Prague VM (for the pure
         functions this is for nothing else can differ), about 30% faster, which matters to the
         tests that run thousands of verifier steps."""
+        return bytes(self._message(to, data).output)
+
+    def call_gas(self, to: str, data: bytes) -> int | None:
+        """The execution gas of a call of `to` (the call frame alone: what a transaction pays
+        beyond its intrinsic cost, with `to` warm), from the same py-evm message call. Exact
+        under Prague too, where a receipt at EIP-7623's floor hides it."""
+        return self._message(to, data).get_gas_used()
+
+    def _message(self, to: str, data: bytes) -> Any:
         vm = self.backend.chain.get_vm()
         address = to_canonical_address(to)
         sender = to_canonical_address(self.default_sender)
@@ -320,7 +331,7 @@ class InProcessChain(Chain):
             if isinstance(error, Revert):
                 raise self.errors.to_error(bytes(error.args[0]))
             raise ChainError(f"call of {to} failed in the VM: {error!r}")
-        return bytes(computation.output)
+        return computation
 
 
 

@@ -237,7 +237,7 @@ class RpcChain(Chain):
 
     @property
     def description(self) -> str:
-        """For reports: "anvil/v1.7.1 (cancun, chain id 31337, http://127.0.0.1:8545)"."""
+        """For reports: "anvil/v1.7.1 (bpo1, chain id 31337, http://127.0.0.1:8545)"."""
         return f"{self.client_version} ({self.fork}, chain id {self.chain_id}, {self.url})"
 
     def snapshot(self) -> int:

@@ -162,7 +162,7 @@ def check(
         bool,
         typer.Option(
             "--onchain",
-            help="Check with the Solidity verifier on an in-process EVM (py-evm, Cancun) "
+            help="Check with the Solidity verifier on an in-process EVM (py-evm, Prague) "
             "and report its gas.",
         ),
     ] = False,

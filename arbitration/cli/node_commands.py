@@ -43,9 +43,11 @@ from arbitration.contracts.enums import Party
 from arbitration.simulation.scenario import DEFAULT_BOND_WEI, DEFAULT_CLOCK_SECONDS
 
 if TYPE_CHECKING:
+    from arbitration.agents.move import Move
     from arbitration.agents.party import Agent
     from arbitration.chain.rpc import RpcChain
     from arbitration.contracts.events import GameEvent
+    from arbitration.contracts.view import GameView
 
 RpcUrlOption = Annotated[
     str,
@@ -148,6 +150,21 @@ FastForwardOption = Annotated[
 ]
 
 
+WatchOption = Annotated[
+    bool,
+    typer.Option(
+        "--watch",
+        help="Challenger only, with --factory: be a watchtower: play every claim about PROGRAM "
+        "on the factory in turn, challenging each false one whoever already has (never exits "
+        "unless --games is given).",
+    ),
+]
+GamesOption = Annotated[
+    int | None,
+    typer.Option("--games", min=1, help="With --watch: stop after this many claims."),
+]
+
+
 def strategy_from(kind: str, step: int | None, moves: int | None) -> Strategy:
     """A `Strategy` from the command line, checked like a scenario file's."""
     if kind not in STRATEGY_PARAMETERS:
@@ -206,15 +223,20 @@ def run_party(
     max_steps: int,
     poll: float,
     fast_forward_after: float | None,
+    watching: bool = False,
+    games: int | None = None,
 ) -> int:
     from arbitration.agents.party import Challenger, Proposer
-    from arbitration.agents.process import attach, creation_event, outcome_code, play
-    from arbitration.simulation.formatting import hex_hash
+    from arbitration.agents.process import attach, creation_event, outcome_code, play, watch
     from arbitration.simulation.report import move_record
     from flexemu.loader import Program
 
     if (game is None) == (factory is None):
         raise ValueError("give exactly one of --game ADDRESS and --factory ADDRESS")
+    if watching and (role != Party.CHALLENGER or factory is None):
+        raise ValueError("--watch is for a challenger, with --factory ADDRESS")
+    if games is not None and not watching:
+        raise ValueError("--games goes with --watch")
     chain = connect(rpc_url)
     sender = pick_account(chain, role, account)
     argv = [argv0 or program, *(args or [])]
@@ -236,38 +258,65 @@ def run_party(
         agent = Challenger(chain, sender, loaded, strategy, factory_address, max_steps)
     agent.prepare()
     emit("started", role=role.label, account=sender, chain=chain.description)
+    numbered = itertools.count(1)  # this process's moves, in order
+
+    def report(move: Move) -> None:
+        emit("move", **move_record(replace(move, index=next(numbered))))
+
+    if watching:
+        assert isinstance(agent, Challenger)
+        watch(
+            agent,
+            lambda view: emit("attached", **attached_record(view, agent)),
+            report,
+            lambda final: emit("resolved", **resolved_record(final, role)),
+            poll=poll,
+            fast_forward_after=fast_forward_after,
+            games=games,
+        )
+        return 0
     if event is None and role == Party.PROPOSER:
         opening = agent.enter()
         assert opening is not None and agent.game_view is not None
         emit("created", game=agent.game_view.address, **move_record(opening))
     else:
         view = attach(agent, event or newest_game_about(agent, poll))
-        emit(
-            "attached",
-            game=view.address,
-            status=view.status.name.lower(),
-            interval=[view.lo, view.hi],
-            moves_so_far=agent.sent,
-        )
-    numbered = itertools.count(1)  # this process's moves, in order
-    final = play(
-        agent,
-        lambda move: emit("move", **move_record(replace(move, index=next(numbered)))),
-        poll=poll,
-        fast_forward_after=fast_forward_after,
-    )
-    disputed = final.lo if final.reason.label == "step" else None
-    emit(
-        "resolved",
-        game=final.address,
-        winner=final.winner().label,
-        reason=final.reason.label,
-        interval=[final.lo, final.hi],
-        disputed_step=disputed,
-        claim=hex_hash(final.claim),
-        won=final.winner() == role,
-    )
+        emit("attached", **attached_record(view, agent))
+    final = play(agent, report, poll=poll, fast_forward_after=fast_forward_after)
+    emit("resolved", **resolved_record(final, role))
     return outcome_code(agent, final)
+
+
+def attached_record(view: GameView, agent: Agent) -> dict[str, object]:
+    """What a process says when it attaches to a game (its own challenge, if it holds one)."""
+    own = view.challenges_of(agent.account) if agent.role == Party.CHALLENGER else ()
+    return {
+        "game": view.address,
+        "status": view.status.name.lower(),
+        "challenges": len(view.challenges),
+        "challenge": own[-1].id if own else None,
+        "interval": [own[-1].lo, own[-1].hi] if own else [0, view.trace_length],
+        "moves_so_far": agent.sent,
+    }
+
+
+def resolved_record(final: GameView, role: Party) -> dict[str, object]:
+    from arbitration.simulation.formatting import hex_hash
+
+    decisive = None
+    if final.winning_challenge is not None:
+        decisive = final.challenges[final.winning_challenge]
+    narrowed = decisive is not None and decisive.hi - decisive.lo == 1
+    return {
+        "game": final.address,
+        "winner": final.winner().label,
+        "reason": final.reason.label,
+        "challenge": final.winning_challenge,
+        "interval": [decisive.lo, decisive.hi] if decisive else None,
+        "disputed_step": decisive.lo if narrowed else None,
+        "claim": hex_hash(final.claim),
+        "won": final.winner() == role,
+    }
 
 
 def party_command(role: Party) -> Callable[..., None]:
@@ -288,6 +337,8 @@ def party_command(role: Party) -> Callable[..., None]:
         max_steps: MaxStepsOption = DEFAULT_MAX_STEPS,
         poll: PollOption = 0.2,
         fast_forward_after: FastForwardOption = None,
+        watching: WatchOption = False,
+        games: GamesOption = None,
     ) -> None:
         from arbitration.chain.errors import ChainError
 
@@ -308,6 +359,8 @@ def party_command(role: Party) -> Callable[..., None]:
                 max_steps=max_steps,
                 poll=poll,
                 fast_forward_after=fast_forward_after,
+                watching=watching,
+                games=games,
             )
         except ChainError as error:
             raise fail(f"transaction failed: {error}") from None

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from arbitration.chain.base import Chain
 from arbitration.contracts.events import FACTORY_ARTIFACT
 from arbitration.contracts.game import GameFactory
-from arbitration.contracts.verifier import DEFAULT_ISA, Verifier, verifier_artifact
+from arbitration.contracts.verifier import DEFAULT_ISA, VM_IDS, Verifier, verifier_artifact
 
-#: Creation gas limit: the MIPS verifier takes 3,145,365 and the factory 2,062,780 on Cancun.
+#: Creation gas limit: the factory with its game implementation takes 2,470,934 (Prague); the
+#: MIPS verifier about 3.1M.
 DEPLOY_GAS = 8_000_000
 
 
@@ -35,7 +36,10 @@ def deploy_verifier(chain: Chain, isa: str = DEFAULT_ISA, sender: str | None = N
 
 
 def deploy_game(chain: Chain, isa: str = DEFAULT_ISA, sender: str | None = None) -> Deployment:
-    """Deploy `isa`'s verifier and a DisputeGameFactory bound to it."""
+    """Deploy `isa`'s verifier and a DisputeGameFactory with it as the verifier of the ISA's
+    VM id (`VM_IDS`)."""
     verifier = deploy_verifier(chain, isa, sender)
-    factory = chain.deploy(FACTORY_ARTIFACT, verifier.address, sender=sender, gas=DEPLOY_GAS)
+    factory = chain.deploy(
+        FACTORY_ARTIFACT, [VM_IDS[isa]], [verifier.address], sender=sender, gas=DEPLOY_GAS
+    )
     return Deployment(verifier, GameFactory(chain, factory.address))

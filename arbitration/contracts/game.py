@@ -1,4 +1,4 @@
-"""Python binding of the dispute game contracts (contracts/src/DisputeGame*.sol, docs/game.md).
+"""Python binding of the dispute game contracts (contracts/src/game/DisputeGame*.sol, docs/game.md).
 
 Three pieces, all on top of :class:`arbitration.chain.base.Chain` and only web3 calls a
 JSON-RPC node also serves (``eth_sendTransaction`` with explicit gas, ``eth_getTransactionReceipt``,
@@ -30,9 +30,10 @@ from eth_utils import (
 
 from arbitration.chain.base import Chain
 from arbitration.chain.receipt import Receipt
-from arbitration.contracts.enums import GameStatus, Party, Reason
+from arbitration.contracts.enums import ChallengeStatus, GameStatus, Reason
 from arbitration.contracts.events import FACTORY_ARTIFACT, GAME_ARTIFACT, EventDecoder, GameEvent
-from arbitration.contracts.view import GameView
+from arbitration.contracts.verifier import DEFAULT_ISA, VM_IDS
+from arbitration.contracts.view import ChallengeView, GameView
 
 #: Gas limits per call (explicit, never estimated). Moves use < 100k; creating a game deploys
 #: a 45-byte clone and initializes it (~0.3M); a step runs the verifier (proof-size
@@ -48,7 +49,7 @@ STEP_GAS = 10_000_000
 
 
 class GameFactory:
-    """The deployed DisputeGameFactory (bound to one verifier)."""
+    """The deployed DisputeGameFactory (one step verifier per VM id)."""
 
     def __init__(self, chain: Chain, address: str) -> None:
         self.chain = chain
@@ -56,8 +57,9 @@ class GameFactory:
         self.contract = chain.at(FACTORY_ARTIFACT, self.address)
         self.decoder = EventDecoder()
 
-    def verifier(self) -> str:
-        return self.chain.call(self.contract.functions.verifier())
+    def verifier(self, vm: int) -> str:
+        """The step verifier of VM `vm` (the zero address if none)."""
+        return self.chain.call(self.contract.functions.verifiers(vm))
 
     def create(
         self,
@@ -67,11 +69,12 @@ class GameFactory:
         trace_length: int,
         clock_seconds: int,
         bond: int,
+        vm: int = VM_IDS[DEFAULT_ISA],
     ) -> tuple[Game, GameView, Receipt]:
         """Create a game; returns its handle, its initial view and the receipt."""
         receipt = self.chain.transact(
             self.contract.functions.create(
-                absolute_pre_state, claim, trace_length, clock_seconds
+                vm, absolute_pre_state, claim, trace_length, clock_seconds
             ),
             sender=sender,
             value=bond,
@@ -88,8 +91,9 @@ class GameFactory:
 
 
 class Game:
-    """One DisputeGame: its moves (each returns the :class:`Receipt`, ChainError on revert)
-    and its views."""
+    """One DisputeGame: its moves (each returns the :class:`Receipt`, ChainError on revert;
+    every move but `challenge`, `resolve` and `withdraw` names its challenge `id`) and its
+    views."""
 
     def __init__(self, chain: Chain, address: str, decoder: EventDecoder | None = None) -> None:
         self.chain = chain
@@ -107,76 +111,101 @@ class Game:
         selector, types = self._encoders[name]
         return _EncodedCall(self.chain, self.address, selector + abi_encode(types, args))
 
+    def _send(self, sender: str, name: str, *args: Any, gas: int = MOVE_GAS) -> Receipt:
+        return self.chain.transact(self._call(name, *args), sender, gas=gas)
+
     # ---- moves ------------------------------------------------------------------------------
 
     def challenge(self, sender: str, bond: int) -> Receipt:
+        """Open a new challenge (its id is in the receipt's ``Challenged`` event)."""
         return self.chain.transact(self._call("challenge"), sender=sender, value=bond, gas=MOVE_GAS)
 
-    def bisect(self, sender: str, position: int, state_hash: bytes) -> Receipt:
-        return self.chain.transact(self._call("bisect", position, state_hash), sender, gas=MOVE_GAS)
+    def bisect(self, sender: str, id: int, position: int, state_hash: bytes) -> Receipt:
+        return self._send(sender, "bisect", id, position, state_hash)
 
-    def respond(self, sender: str, position: int, agree: bool) -> Receipt:
-        return self.chain.transact(self._call("respond", position, agree), sender, gas=MOVE_GAS)
+    def respond(self, sender: str, id: int, position: int, agree: bool) -> Receipt:
+        return self._send(sender, "respond", id, position, agree)
 
-    def step(self, sender: str, witness: bytes, proof: bytes) -> Receipt:
-        return self.chain.transact(self._call("step", witness, proof), sender, gas=STEP_GAS)
+    def step(self, sender: str, id: int, vm: int, witness: bytes, proof: bytes) -> Receipt:
+        return self._send(sender, "step", id, vm, witness, proof, gas=STEP_GAS)
 
-    def timeout(self, sender: str) -> Receipt:
-        return self.chain.transact(self._call("timeout"), sender, gas=MOVE_GAS)
+    def timeout(self, sender: str, id: int) -> Receipt:
+        return self._send(sender, "timeout", id)
 
     def resolve(self, sender: str) -> Receipt:
-        return self.chain.transact(self._call("resolve"), sender, gas=MOVE_GAS)
+        return self._send(sender, "resolve")
+
+    def reclaim(self, sender: str, id: int) -> Receipt:
+        return self._send(sender, "reclaim", id)
 
     def withdraw(self, sender: str) -> Receipt:
-        return self.chain.transact(self._call("withdraw"), sender, gas=MOVE_GAS)
+        return self._send(sender, "withdraw")
 
     # ---- views ------------------------------------------------------------------------------
 
-    def state(self) -> dict[str, Any]:
-        """The ``gameState()`` view as a dict (field names as in the Solidity struct)."""
-        values = self.chain.call(self._fn.gameState())
+    def challenge_state(self, id: int) -> dict[str, Any]:
+        """The ``challengeState(id)`` view as a dict (field names as in the Solidity struct)."""
+        values = self.chain.call(self._fn.challengeState(id))
         names = [c["name"] for c in _view_components(self.contract.abi)]
         return dict(zip(names, values, strict=True))
 
     def view(self, known: GameView | None = None) -> GameView:
-        """The :class:`GameView` from the contract's views: one ``gameState()`` call on top of
-        `known` (a view of this game whose claim fields are right, e.g. a watcher's), else
-        also the claim's getters (for attaching to a game; agents fold events instead)."""
-        s = self.state()
+        """The :class:`GameView` from the contract's views: the claim's status and every
+        challenge's state on top of `known` (a view of this game whose claim fields are right,
+        e.g. a watcher's), else also the claim's getters (for attaching to a game; agents fold
+        events instead)."""
+        fn = self._fn
+        call = self.chain.call
         if known is None:
-            fn = self._fn
-            call = self.chain.call
+            created_at = call(fn.createdAt())
             known = GameView(
                 address=self.address,
                 proposer=call(fn.proposer()),
+                vm=call(fn.vm()),
                 absolute_pre_state=call(fn.absolutePreState()),
                 claim=call(fn.claim()),
                 trace_length=call(fn.traceLength()),
                 clock_seconds=call(fn.clockSeconds()),
-                proposer_bond=s["proposerBond"],
-                created_at=call(fn.createdAt()),
+                proposer_bond=call(fn.proposerBond()),
+                created_at=created_at,
+                updated_at=created_at,
             )
+        challenges = []
+        for id in range(call(fn.challengeCount())):
+            s = self.challenge_state(id)
+            challenges.append(
+                ChallengeView(
+                    id=id,
+                    challenger=s["challenger"],
+                    bond=s["bond"],
+                    lo=s["lo"],
+                    hi=s["hi"],
+                    hash_lo=s["hashLo"],
+                    hash_hi=s["hashHi"],
+                    proposer_clock=s["proposerClock"],
+                    challenger_clock=s["challengerClock"],
+                    last_move_at=s["lastMoveAt"],
+                    status=ChallengeStatus(s["status"]),
+                    reason=Reason(s["reason"]),
+                    mid_posted=s["midPosted"],
+                    mid_hash=s["midHash"],
+                )
+            )
+        status = GameStatus(call(fn.status()))
         return replace(
             known,
-            status=GameStatus(s["status"]),
-            reason=Reason(s["reason"]),
-            turn=Party(s["turn"]),
-            lo=s["lo"],
-            hi=s["hi"],
-            hash_lo=s["hashLo"],
-            hash_hi=s["hashHi"],
-            mid_posted=s["midPosted"],
-            mid_hash=s["midHash"],
-            proposer_clock=s["proposerClock"],
-            challenger_clock=s["challengerClock"],
-            last_move_at=s["lastMoveAt"],
-            challenger=None if int(s["challenger"], 16) == 0 else s["challenger"],
-            updated_at=s["timestamp"],
+            status=status,
+            reason=Reason(call(fn.reason())),
+            challenges=tuple(challenges),
+            winning_challenge=(
+                call(fn.winningChallenge()) if status == GameStatus.CHALLENGER_WON else None
+            ),
+            updated_at=max([known.updated_at] + [c.last_move_at for c in challenges]),
         )
 
-    def clocks(self) -> tuple[int, int]:
-        """Seconds left on (proposer, challenger) at the latest block, running one counted."""
-        return tuple(self.chain.call(self._fn.clocks()))
+    def clocks(self, id: int) -> tuple[int, int]:
+        """Seconds left on (proposer, challenger) of challenge `id` at the latest block."""
+        return tuple(self.chain.call(self._fn.clocks(id)))
 
     def credit(self, account: str) -> int:
         return self.chain.call(self._fn.credit(account))
@@ -203,7 +232,7 @@ class _EncodedCall:
 
 
 def _view_components(abi: list[dict]) -> list[dict]:
-    entry = next(e for e in abi if e.get("type") == "function" and e["name"] == "gameState")
+    entry = next(e for e in abi if e.get("type") == "function" and e["name"] == "challengeState")
     return entry["outputs"][0]["components"]
 
 

@@ -19,7 +19,7 @@ from flexemu.state import State
 
 
 def chain_description(chain: Chain) -> str:
-    """`py-evm 0.12.1 cancun`: what ran the verifier, for reports people compare."""
+    """`py-evm 0.12.1 prague`: what ran the verifier, for reports people compare."""
     try:
         evm = f"py-evm {version('py-evm')}"
     except PackageNotFoundError:  # pragma: no cover - py-evm is a dependency

@@ -19,37 +19,32 @@ from typing import Any
 
 from web3.contract import Contract
 
-from arbitration.chain.base import TX_BASE_GAS, Chain
+from arbitration.chain.base import Chain, calldata_floor_gas
 
 #: The step verifier contract of each ISA (`contracts/build/NAME.json`).
 VERIFIER_ARTIFACTS = {"mips": "MipsVerifier"}
 DEFAULT_ISA = "mips"
 
+#: The VM id of each ISA: a claim names its VM, the factory keeps one verifier per id
+#: (`verifiers[vm]`) and a game refuses a step proof made for another VM (`WrongVm`). 0 is
+#: never a VM. docs/game.md section 5 lists them.
+VM_IDS = {"mips": 1}
+
 #: Gas limit for a measured step: far above the worst step, far below the block limit.
 STEP_TX_GAS = 2_000_000
-
-#: EIP-7623 (Prague): a transaction pays at least 21000 + 10 gas per calldata token, where a
-#: zero byte is 1 token and a non-zero byte 4.
-FLOOR_GAS_PER_TOKEN = 10
-NONZERO_BYTE_TOKENS = 4
 
 
 @dataclass(frozen=True)
 class StepGas:
-    """What one verified step costs, from a real transaction's receipt (Cancun)."""
+    """What one verified step costs, from a real transaction's receipt (Prague)."""
 
     post_state_hash: bytes
-    execution_gas: int  # gasUsed - intrinsic (Cancun): what a calling contract pays
-    transaction_gas: int  # the receipt's gasUsed under the pinned Cancun fork
+    # what a calling contract pays: the call frame's gas (in process, from a py-evm message
+    # call; elsewhere gasUsed - intrinsic, an upper bound when the receipt is at the floor)
+    execution_gas: int
+    transaction_gas: int  # the receipt's gasUsed under the pinned Prague fork (floor included)
     calldata_bytes: int  # length of the transaction's calldata
-    floor_gas: int  # what EIP-7623 (Prague) would charge at least: 21000 + 10 * tokens
-
-
-def floor_gas(calldata: bytes) -> int:
-    """The EIP-7623 calldata floor of a transaction carrying `calldata`."""
-    zeros = calldata.count(0)
-    tokens = zeros + NONZERO_BYTE_TOKENS * (len(calldata) - zeros)
-    return TX_BASE_GAS + FLOOR_GAS_PER_TOKEN * tokens
+    floor_gas: int  # EIP-7623's least charge for this calldata: 21000 + 10 * tokens
 
 
 def verifier_artifact(isa: str) -> str:
@@ -102,10 +97,13 @@ class Verifier:
         call = self.contract.functions.stepFrom(pre_state_hash, witness, proof)
         receipt = self.chain.transact(call, gas=STEP_TX_GAS)
         calldata = bytes(self.chain.w3.eth.get_transaction(receipt.tx_hash)["input"])
+        execution = self.chain.call_gas(self.address, calldata)
         return StepGas(
             post_state_hash=post_state_hash,
-            execution_gas=receipt.gas_used - Chain.intrinsic_gas(calldata),
+            execution_gas=(
+                receipt.gas_used - Chain.intrinsic_gas(calldata) if execution is None else execution
+            ),
             transaction_gas=receipt.gas_used,
             calldata_bytes=len(calldata),
-            floor_gas=floor_gas(calldata),
+            floor_gas=calldata_floor_gas(calldata),
         )

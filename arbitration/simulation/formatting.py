@@ -88,6 +88,12 @@ def verdict_text(outcome: Outcome) -> str:
     loser = "challenger" if outcome.winner == "proposer" else "proposer"
     if outcome.reason == "unchallenged":
         return "proposer wins: nobody challenged the claim within the challenge window"
+    if outcome.reason == "defended":
+        count = len(outcome.challenges)
+        return (
+            f"proposer wins: it won all {count} challenge{'s' if count != 1 else ''} and the "
+            "challenge window closed"
+        )
     if outcome.reason == "timeout":
         return f"{outcome.winner} wins by timeout: the {loser}'s clock ran out"
     if outcome.reason == "step":

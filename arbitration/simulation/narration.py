@@ -62,6 +62,8 @@ def move_detail(move: Move) -> str:
         return f"@{move.position:,} {answer}" if move.position is not None else answer
     if move.action == "step":
         return f"proof of step {move.position:,}" if move.position is not None else "step proof"
+    if move.action == "challenge" and move.challenge is not None:
+        return f"opens challenge {move.challenge}"
     return ""
 
 
@@ -75,8 +77,9 @@ def move_row(move: Move, n: int, bar: bool | None = True) -> str:
         where = f"{interval_bar(move.lo, move.hi, n)} "
     else:
         where = " " * (BAR_WIDTH + 1)
+    tag = f"c{move.challenge}" if move.challenge is not None else ""
     row = (
-        f"#{move.index:<3} {move.actor:<10} {move.action:<9} {move_detail(move):<32} "
+        f"#{move.index:<3} {move.actor:<10} {move.action:<9} {tag:<4} {move_detail(move):<32} "
         f"{where}{interval:<28} gas {move.gas:>9,}  "
         f"clocks {clock_text(move.clocks[0])}/{clock_text(move.clocks[1])}"
     )
@@ -106,11 +109,33 @@ def header_lines(scenario: Scenario) -> list[str]:
         f"  program    {program.path.name}  argv: {argv}"
         + (f"  stdin: {len(program.stdin):,} bytes" if program.stdin else ""),
         f"  proposer   {strategy_text(scenario.proposer)}",
-        f"  challenger {strategy_text(scenario.challenger)}",
+        *challenger_lines(scenario),
         f"  game       clocks {clock_text(scenario.game.clock_seconds)} each, "
         f"bond {scenario.game.bond_wei / 10**18:g} ETH",
     ]
     return lines
+
+
+def challenger_lines(scenario: Scenario) -> list[str]:
+    """One line for one challenger (as before), one per challenger in arrival order else."""
+    lineup = scenario.lineup
+    if len(lineup) == 1:
+        return [f"  challenger {strategy_text(lineup[0])}"]
+    return [f"  challenger {i} {strategy_text(s)}" for i, s in enumerate(lineup)]
+
+
+def challenge_lines(outcome: Outcome) -> list[str]:
+    """Every challenge: who, how it played, how it ended, where, moves and gas."""
+    lines = []
+    for c in outcome.challenges:
+        ended = f"{c.winner} wins ({c.reason})" if c.winner else c.reason
+        step = f", disputed step {c.disputed_step:,}" if c.disputed_step is not None else ""
+        gas = ", ".join(f"{actor} {amount:,}" for actor, amount in sorted(c.gas.items()))
+        lines.append(
+            f"  challenge {c.id}: challenger {c.challenger} ({c.strategy}): {ended}{step}; "
+            f"{c.moves} moves; gas {gas}"
+        )
+    return (["challenges:", *lines] if lines else [])
 
 
 def closing_lines(outcome: Outcome) -> list[str]:
@@ -137,9 +162,13 @@ def closing_lines(outcome: Outcome) -> list[str]:
     n = outcome.trace_length
     counts = moves_per_party(outcome.moves)
     gas = gas_per_party(outcome)
+    lines += challenge_lines(outcome)
+    if outcome.settled_at:
+        lines.append(f"settled {outcome.settled_at - outcome.created_at:,} s after the claim")
+    rounds = bisection_rounds(outcome.moves_of(outcome.decisive_challenge))
     lines += [
         f"verdict: {verdict_text(outcome)}",
-        f"  trace length {n:,}, {bisection_rounds(outcome.moves)} bisection rounds "
+        f"  trace length {n:,}, {rounds} bisection rounds "
         f"(ceil(log2 N) = {ceil_log2(n)})",
         "  moves " + ", ".join(f"{actor} {count}" for actor, count in counts.items()),
         "  gas   " + ", ".join(f"{actor} {amount:,}" for actor, amount in gas.items()),

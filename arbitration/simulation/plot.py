@@ -147,6 +147,14 @@ def short_number(value: int) -> str:
     return str(value)
 
 
+def _last_move(outcome: Outcome) -> Move | None:
+    """The decisive challenge's last move on chain (the claim's last, unchallenged)."""
+    moves = outcome.moves_of(outcome.decisive_challenge)
+    played = [m for m in moves if m.reverted is None]
+    in_challenge = [m for m in played if m.challenge is not None]
+    return (in_challenge or played or [None])[-1]
+
+
 def _overview(outcome: Outcome, top: float) -> tuple[list[str], float]:
     """Panel 1: the trace [0, N] with the final interval marked."""
     n = outcome.trace_length
@@ -154,7 +162,7 @@ def _overview(outcome: Outcome, top: float) -> tuple[list[str], float]:
         _text(LEFT - 10, top + 14, "trace", 12, "end", fill=MUTED),
         _rect(LEFT, top + 4, BAR_RIGHT - LEFT, 12, DROPPED),
     ]
-    last = next((m for m in reversed(outcome.moves) if m.reverted is None), None)
+    last = _last_move(outcome)
     if last is not None and n > 0:
         x1 = LEFT + (BAR_RIGHT - LEFT) * last.lo / n
         x2 = LEFT + (BAR_RIGHT - LEFT) * last.hi / n
@@ -329,16 +337,44 @@ def _gas_bars(outcome: Outcome, top: float) -> tuple[list[str], float]:
     return out, base + 44
 
 
+def _challenges(outcome: Outcome, top: float) -> tuple[list[str], float]:
+    """Panel: every challenge side by side, one lane each: where its interval ended in
+    [0, N], who played it and how it ended."""
+    if not outcome.challenges:
+        return [], top
+    n = outcome.trace_length
+    out = [_text(LEFT, top + 10, "challenges (side by side)", 12, "start", fill=MUTED)]
+    y = top + 18
+    for c in outcome.challenges:
+        own = [m for m in outcome.moves if m.challenge == c.id and m.reverted is None]
+        last = own[-1] if own else None
+        colour = ACTOR_COLOUR["proposer"] if c.winner == "proposer" else (
+            ACTOR_COLOUR["challenger"] if c.winner == "challenger" else MUTED
+        )
+        out.append(_text(LEFT - 10, y + 11, f"#{c.id}", 11, "end", fill=colour))
+        out.append(_rect(LEFT, y + 2, BAR_RIGHT - LEFT, 10, DROPPED))
+        if last is not None and n > 0:
+            x1 = LEFT + (BAR_RIGHT - LEFT) * last.lo / n
+            x2 = LEFT + (BAR_RIGHT - LEFT) * last.hi / n
+            out.append(_rect(x1, y + 2, max(x2 - x1, 2), 10, colour, class_="challenge-interval"))
+        ended = f"{c.winner} ({c.reason})" if c.winner else c.reason
+        label = f"c{c.challenger} {c.strategy.split(',')[0]}: {ended}"
+        out.append(_text(BAR_RIGHT + 8, y + 11, label, 10, "start", fill=INK))
+        y += ROW
+    return out, y
+
+
 def render_svg(outcome: Outcome) -> str:
-    """The whole picture; the verdict is the title."""
-    rounds = ladder_rounds(outcome.moves)
+    """The whole picture; the verdict is the title. The ladder follows the decisive challenge;
+    the challenges panel shows them all side by side."""
+    rounds = ladder_rounds(outcome.moves_of(outcome.decisive_challenge))
     body: list[str] = []
     title = f"{outcome.scenario}: {outcome.winner or 'nobody'} wins"
     title += f" ({outcome.reason})" if outcome.winner else ""
     if outcome.disputed_step is not None:
         title += f", disputed step {outcome.disputed_step:,}"
     body.append(_text(16, 28, title, 17, font_weight="bold"))
-    last = outcome.moves[-1] if outcome.moves else None
+    last = _last_move(outcome)
     clocks = (
         f"; clocks left: proposer {clock_text(last.clocks[0])}, challenger "
         f"{clock_text(last.clocks[1])}"
@@ -358,7 +394,7 @@ def render_svg(outcome: Outcome) -> str:
         )
     )
     y = 96.0
-    for panel in (_overview, lambda o, t: _ladder(o, rounds, t), _gas_bars):
+    for panel in (_overview, _challenges, lambda o, t: _ladder(o, rounds, t), _gas_bars):
         elements, y = panel(outcome, y)
         body += elements
         y += 22

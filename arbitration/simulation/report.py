@@ -22,7 +22,7 @@ from arbitration.simulation.formatting import (
     moves_per_party,
     verdict_text,
 )
-from arbitration.simulation.outcome import Outcome, StepResolution
+from arbitration.simulation.outcome import ChallengeOutcome, Outcome, StepResolution
 from arbitration.simulation.scenario import Expectation, Scenario
 
 REPORT_FORMAT = 1
@@ -52,7 +52,8 @@ def expectation_text(expect: Expectation | None) -> str:
     if expect.winner:
         parts.append(f"{expect.winner} wins")
     if expect.reason:
-        parts.append("unchallenged" if expect.reason == "unchallenged" else f"by {expect.reason}")
+        plain = expect.reason in ("unchallenged", "defended")
+        parts.append(expect.reason if plain else f"by {expect.reason}")
     if expect.disputed_step is not None:
         parts.append(f"at step {expect.disputed_step:,}")
     return " ".join(parts)
@@ -91,6 +92,7 @@ def _scenario(scenario: Scenario) -> dict[str, Any]:
         },
         "proposer": _strategy(scenario.proposer),
         "challenger": _strategy(scenario.challenger),
+        "challengers": [_strategy(strategy) for strategy in scenario.lineup],
     }
 
 
@@ -114,6 +116,24 @@ def move_record(move: Move) -> dict[str, Any]:
         "timestamp": move.timestamp,
         "tx_hash": hex_hash(move.tx_hash) if move.tx_hash else None,
         "reverted": move.reverted,
+        "challenge": move.challenge,
+        "account": move.account,
+    }
+
+
+def challenge_record(challenge: ChallengeOutcome) -> dict[str, Any]:
+    return {
+        "id": challenge.id,
+        "challenger": challenge.challenger,
+        "account": challenge.account,
+        "strategy": challenge.strategy,
+        "winner": challenge.winner,
+        "reason": challenge.reason,
+        "disputed_step": challenge.disputed_step,
+        "moves": challenge.moves,
+        "gas": dict(sorted(challenge.gas.items())),
+        "bond": challenge.bond,
+        "settled_at": challenge.settled_at,
     }
 
 
@@ -158,8 +178,13 @@ def build_report(scenario: Scenario, outcome: Outcome) -> dict[str, Any]:
         "gas": gas,
         "gas_total": sum(gas.values()),
         "moves_per_party": moves_per_party(outcome.moves),
-        "bisection_rounds": bisection_rounds(outcome.moves),
+        "bisection_rounds": bisection_rounds(outcome.moves_of(outcome.decisive_challenge)),
         "max_bisection_rounds": ceil_log2(outcome.trace_length),
+        "challenges": [challenge_record(c) for c in outcome.challenges],
+        "payouts": dict(sorted(outcome.payouts.items())),
+        "created_at": outcome.created_at,
+        "settled_at": outcome.settled_at,
+        "settle_seconds": outcome.settled_at - outcome.created_at if outcome.settled_at else None,
         "moves": [move_record(move) for move in outcome.moves],
         "timings_seconds": {name: round(value, 3) for name, value in outcome.seconds.items()},
     }

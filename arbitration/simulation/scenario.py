@@ -24,7 +24,9 @@ from flexemu.errors import FlexEmuError
 
 PARTIES = ("proposer", "challenger")
 #: How a game can end (`Outcome.reason`).
-REASONS = ("step", "timeout", "unchallenged")
+REASONS = ("step", "timeout", "unchallenged", "defended")
+#: At most this many challengers in one scenario (each runs the program in its own emulator).
+MAX_CHALLENGERS = 64
 
 DEFAULT_CLOCK_SECONDS = 3600
 DEFAULT_BOND_WEI = 10**18
@@ -58,7 +60,7 @@ class GameSettings:
 class Expectation:
     winner: str | None = None  # "proposer" | "challenger"
     disputed_step: int | None = None
-    reason: str | None = None  # "step" | "timeout" | "unchallenged"
+    reason: str | None = None  # "step" | "timeout" | "unchallenged" | "defended"
 
 
 @dataclass(frozen=True)
@@ -68,9 +70,16 @@ class Scenario:
     program: ProgramSpec
     game: GameSettings = field(default_factory=GameSettings)
     proposer: Strategy = field(default_factory=Strategy)
-    challenger: Strategy = field(default_factory=Strategy)
+    challenger: Strategy = field(default_factory=Strategy)  # the first (or only) challenger
     expect: Expectation | None = None
     description: str = ""  # one line for humans (the scenario table, the narration header)
+    # Every challenger in the order they arrive (`challengers:`); empty: `challenger` alone.
+    challengers: tuple[Strategy, ...] = ()
+
+    @property
+    def lineup(self) -> tuple[Strategy, ...]:
+        """The challengers in the order they arrive."""
+        return self.challengers or (self.challenger,)
 
 
 class ScenarioError(FlexEmuError, ValueError):
@@ -279,6 +288,8 @@ def _strategy(check: _Checker, raw: Any, party: str) -> Strategy:
     if not isinstance(raw, dict):
         check.fail(party, f"expected a mapping with a strategy, got {_describe(raw)}")
     kind = check.choice(raw.get("strategy"), f"{party}.strategy", STRATEGIES)
+    if kind == "collude" and party == "proposer":
+        check.fail("proposer.strategy", "collude is a challenger's strategy")
     parameter = STRATEGY_PARAMETERS[kind]
     # Any other strategy may also go silent: `{strategy: lie_from, step: 9, silent_after: 3}`
     # is a liar that abandons the game, the way a losing party would.
@@ -298,6 +309,18 @@ def _strategy(check: _Checker, raw: Any, party: str) -> Strategy:
     if SILENT_AFTER in raw and optional:
         fields["moves"] = check.natural(raw[SILENT_AFTER], f"{party}.{SILENT_AFTER}")
     return Strategy(kind=kind, **fields)
+
+
+def _lineup(check: _Checker, top: dict) -> tuple[Strategy, ...]:
+    """`challenger:` (one) or `challengers:` (a list, in the order they arrive)."""
+    if "challenger" in top:
+        return (_strategy(check, top["challenger"], "challenger"),)
+    raw = top["challengers"]
+    if not isinstance(raw, list) or not raw:
+        check.fail("challengers", f"expected a non-empty list of challengers, got {_describe(raw)}")
+    if len(raw) > MAX_CHALLENGERS:
+        check.fail("challengers", f"expected at most {MAX_CHALLENGERS} challengers, got {len(raw)}")
+    return tuple(_strategy(check, item, f"challengers[{i}]") for i, item in enumerate(raw))
 
 
 def _expectation(check: _Checker, raw: Any) -> Expectation:
@@ -322,9 +345,12 @@ def parse_scenario(data: Any, path: Path) -> Scenario:
     top = check.mapping(
         data,
         "",
-        ("name", "program", "proposer", "challenger"),
-        ("description", "game", "expect"),
+        ("name", "program", "proposer"),
+        ("description", "game", "expect", "challenger", "challengers"),
     )
+    if ("challenger" in top) == ("challengers" in top):
+        check.fail("", "expected exactly one of challenger (one) and challengers (a list)")
+    lineup = _lineup(check, top)
     name = check.string(top["name"], "name")
     if not NAME_PATTERN.match(name):
         check.fail("name", f"expected letters, digits, '.', '_' or '-', got {_describe(name)}")
@@ -334,7 +360,8 @@ def parse_scenario(data: Any, path: Path) -> Scenario:
         program=_program(check, top["program"]),
         game=_game(check, top.get("game", {})),
         proposer=_strategy(check, top["proposer"], "proposer"),
-        challenger=_strategy(check, top["challenger"], "challenger"),
+        challenger=lineup[0],
+        challengers=lineup if "challengers" in top else (),
         expect=_expectation(check, top["expect"]) if "expect" in top else None,
         description=check.string(top.get("description", ""), "description", allow_empty=True),
     )

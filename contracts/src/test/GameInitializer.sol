@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {DisputeGame} from "../DisputeGame.sol";
+import {DisputeGame} from "../game/DisputeGame.sol";
 import {IStepVerifier} from "../IStepVerifier.sol";
 
 /// @notice Test stand-in for the factory: it deploys a DisputeGame of its own, so it is that
@@ -11,14 +11,20 @@ import {IStepVerifier} from "../IStepVerifier.sol";
 contract GameInitializer {
     DisputeGame public immutable game;
 
-    constructor(IStepVerifier verifier) {
-        game = new DisputeGame(verifier);
+    constructor() {
+        game = new DisputeGame();
     }
 
-    function initialize(bytes32 absolutePreState, bytes32 claim, uint64 traceLength, uint64 clock)
-        external
-        payable
-    {
-        game.initialize{value: msg.value}(msg.sender, absolutePreState, claim, traceLength, clock);
+    function initialize(
+        uint32 vm,
+        IStepVerifier verifier,
+        bytes32 absolutePreState,
+        bytes32 claim,
+        uint64 traceLength,
+        uint64 clock
+    ) external payable {
+        game.initialize{value: msg.value}(
+            msg.sender, vm, verifier, absolutePreState, claim, traceLength, clock
+        );
     }
 }

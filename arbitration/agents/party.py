@@ -35,7 +35,6 @@ from flexemu.errors import FlexEmuError
 from flexemu.loader import Program
 from flexemu.merkle import PROOF_BYTES
 from flexemu.proof import StepProof, check, prove
-from flexemu.state import state_hash
 
 #: Moves that open a party's part in the game; silent_after does not count them.
 OPENING_ACTIONS = ("propose", "challenge")
@@ -171,7 +170,7 @@ class Agent:
         if proof is None:
             proof = self._proofs[view.lo] = prove(self.emulator, view.lo)
         for witness in (self.trace.witness_at(view.lo), proof.witness):
-            if witness is not None and state_hash(witness) == view.hash_lo:
+            if witness is not None and self.emulator.isa.state_hash(witness) == view.hash_lo:
                 return witness, proof.proof
         return None
 

@@ -14,7 +14,7 @@ from typing import Any
 from flexemu.access import ProofIO
 from flexemu.emulator import Emulator
 from flexemu.errors import InvalidWitnessError, ProofError
-from flexemu.isa import Isa, isa_named, registry
+from flexemu.isa import Isa, isa_named, isa_of_witness_size, names
 from flexemu.status import Status
 
 FORMAT = "flexemu-step-proof/1"
@@ -75,19 +75,16 @@ def _isa(data: dict[str, Any]) -> str | None:
     if "isa" not in data:
         return None
     value = data["isa"]
-    names = [isa.name for isa in registry()]
-    if value not in names:
-        raise ValueError(f"'isa' must be one of {', '.join(names)}, got {value!r}")
+    if value not in names():
+        raise ValueError(f"'isa' must be one of {', '.join(names())}, got {value!r}")
     return str(value)
 
 
 def isa_of_witness(witness: bytes) -> Isa:
     """The ISA whose witness has this size (each ISA's differs); mips32 for any other size,
     whose check then fails on the length, as it always did."""
-    for isa in registry():
-        if isa.witness_bytes == len(witness):
-            return isa
-    return isa_named("mips32")
+    isa = isa_of_witness_size(len(witness))
+    return isa if isa is not None else isa_named("mips32")
 
 
 def _integer(data: dict[str, Any], key: str) -> int:

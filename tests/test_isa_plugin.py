@@ -20,7 +20,7 @@ from arbitration.cli.app import app
 from arbitration.contracts.verifier import verifier_built
 from flexemu.emulator import Emulator
 from flexemu.errors import LoaderError, ProofError
-from flexemu.isa import isa_for_elf, isa_named, isa_of_state, registry
+from flexemu.isa import LISTINGS, isa_for_elf, isa_named, isa_of_state, registry
 from flexemu.program import Program
 from flexemu.proof import StepProof, check_file, isa_of_witness
 from flexemu.reference import ReferenceMachine
@@ -56,6 +56,18 @@ def test_the_registry_names_each_isa_once_with_its_own_witness_size() -> None:
     for isa in registry():
         assert isa_named(isa.name) is isa
         assert isa.witness_offsets["status"] < isa.witness_bytes
+
+
+def test_the_listings_match_the_loaded_isas() -> None:
+    """The registry picks an ISA from its listing before importing it: the two must agree."""
+    for listing, isa in zip(LISTINGS, registry(), strict=True):
+        facts = (isa.name, isa.elf_machine, isa.elf_word_bytes, isa.byte_order, isa.witness_bytes)
+        assert facts == (
+            listing.name, listing.elf_machine, listing.elf_word_bytes, listing.byte_order,
+            listing.witness_bytes,
+        )  # fmt: skip
+        initial = isa.load(Program.from_file(PROGRAMS_DIR / HELLO[isa.name])).state
+        assert len(initial.witness()) == listing.witness_bytes
 
 
 @pytest.mark.parametrize("name", ["tiny_sum", "tiny_sum.rv64", "tiny_sum.rv32", "sort.rv64"])

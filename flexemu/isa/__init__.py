@@ -11,6 +11,7 @@ file's `isa`, `mips32` when a file predates the key).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -18,26 +19,69 @@ from flexemu.errors import LoaderError
 from flexemu.isa.description import ByteOrder, Engine, Isa, MachineState, Progress, SyscallAbi
 
 __all__ = [
-    "ByteOrder", "Engine", "Isa", "MachineState", "Progress", "SyscallAbi", "isa_for_elf",
-    "isa_named", "isa_of_state", "registry",
+    "LISTINGS", "ByteOrder", "Engine", "Isa", "Listing", "MachineState", "Progress",
+    "SyscallAbi", "isa_for_elf", "isa_named", "isa_of_state", "isa_of_witness_size", "names",
+    "registry",
 ]  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Listing:
+    """What the registry knows of an ISA before importing it: enough to pick it for an ELF
+    or a witness, so that a command loads only the ISA it runs (start-up time)."""
+
+    name: str
+    elf_machine: int
+    elf_word_bytes: int
+    byte_order: ByteOrder
+    witness_bytes: int
+
+    def load(self) -> Isa:
+        return _load(self.name)
+
+
+#: Every ISA flexEmu runs (tests/test_isa_plugin.py checks each against its loaded Isa).
+LISTINGS = (
+    Listing("mips32", 8, 4, "big", 410),
+    Listing("rv64", 243, 8, "little", 652),
+    Listing("rv32", 243, 4, "little", 520),
+)
+
+
 @cache
-def registry() -> tuple[Isa, ...]:
-    """Every ISA flexEmu runs. The only place that imports the ISA packages."""
-    from flexemu.isa.mips.isa import MIPS32
+def _load(name: str) -> Isa:
+    """The only place that imports the ISA packages, each when first asked for."""
+    if name == "mips32":
+        from flexemu.isa.mips.isa import MIPS32
+
+        return MIPS32
     from flexemu.isa.riscv.isa import RV32, RV64
 
-    return (MIPS32, RV64, RV32)
+    return {"rv64": RV64, "rv32": RV32}[name]
+
+
+def registry() -> tuple[Isa, ...]:
+    """Every ISA flexEmu runs, loaded."""
+    return tuple(listing.load() for listing in LISTINGS)
+
+
+def names() -> tuple[str, ...]:
+    return tuple(listing.name for listing in LISTINGS)
 
 
 def isa_named(name: str) -> Isa:
-    for isa in registry():
-        if isa.name == name:
-            return isa
-    known = ", ".join(isa.name for isa in registry())
-    raise ValueError(f"unknown ISA {name!r} (flexEmu runs {known})")
+    for listing in LISTINGS:
+        if listing.name == name:
+            return listing.load()
+    raise ValueError(f"unknown ISA {name!r} (flexEmu runs {', '.join(names())})")
+
+
+def isa_of_witness_size(size: int) -> Isa | None:
+    """The ISA whose witness is `size` bytes (each ISA's size differs), or None."""
+    for listing in LISTINGS:
+        if listing.witness_bytes == size:
+            return listing.load()
+    return None
 
 
 def isa_of_state(state: Any) -> Isa:
@@ -70,18 +114,18 @@ def isa_for_elf(elf: bytes, name: str = "program") -> Isa:
     orders: tuple[ByteOrder, ...] = {1: ("little",), 2: ("big",)}.get(elf[5], ("big", "little"))
     for order in orders:
         machine = int.from_bytes(elf[18:20], order)
-        candidates = [isa for isa in registry() if isa.elf_machine == machine]
+        candidates = [listing for listing in LISTINGS if listing.elf_machine == machine]
         if candidates:
             word_bytes = {1: 4, 2: 8}.get(elf[4])
             exact = [
-                isa for isa in candidates
-                if isa.elf_word_bytes == word_bytes and isa.byte_order == order
+                listing for listing in candidates
+                if listing.elf_word_bytes == word_bytes and listing.byte_order == order
             ]  # fmt: skip
-            return (exact or candidates)[0]
+            return (exact or candidates)[0].load()
     machine = int.from_bytes(elf[18:20], orders[0])
-    known = {isa.elf_machine: [] for isa in registry()}
-    for isa in registry():
-        known[isa.elf_machine].append(isa.name)
+    known: dict[int, list[str]] = {listing.elf_machine: [] for listing in LISTINGS}
+    for listing in LISTINGS:
+        known[listing.elf_machine].append(listing.name)
     runs = " and ".join(
         f"{MACHINE_NAMES.get(m, m)} ({', '.join(names)})" for m, names in known.items()
     )

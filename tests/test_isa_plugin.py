@@ -178,6 +178,7 @@ def test_riscv_vectors_check_out_and_classify_from_the_proof(name: str, tmp_path
     code, _, err = invoke("vectors", "--out", str(out), str(PROGRAMS_DIR / name))
     assert code == 0, err
     index = json.loads((out / "index.json").read_text())
+    assert index["isa"] == name.rsplit(".", 1)[1]
     assert {"syscall-write", "syscall-exit", "fixed-point"} <= set(index["classes"])
     assert any(cls.startswith("c.") for cls in index["classes"])  # compressed forms
     for entry in index["vectors"]:

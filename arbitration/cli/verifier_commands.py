@@ -181,6 +181,7 @@ def _index(
             )
     return {
         "format": INDEX_FORMAT,
+        "isa": emulator.isa.name,
         "argv": list(emulator.program.argv),
         "env": dict(emulator.program.env),
         "stdin_bytes": len(emulator.program.stdin),

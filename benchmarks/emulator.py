@@ -6,12 +6,16 @@ costs, (2) the state at any step is cheap once the first run took checkpoints,
 changed. This script measures each promise in one run and prints the figures,
 the ratios, and a final table of measured values against their targets.
 
+Every figure is taken for each ISA (`--isa mips32`, `--isa rv64`, default both): the same
+promises hold for every plug-in, on its own CPU-bound `loop` and static-glibc `sort`.
+
 It only reports: nothing here asserts on a timing.
-Usage: python benchmarks/emulator.py
+Usage: python benchmarks/emulator.py [--isa mips32|rv64]
 """
 
 from __future__ import annotations
 
+import argparse
 import gc
 import random
 import statistics
@@ -22,7 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from raw_unicorn import RunTiming, raw_unicorn
+from raw_unicorn import RunTiming, raw_for
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -35,17 +39,20 @@ from rich.progress import (
 from rich.table import Table
 
 from flexemu.emulator import DEFAULT_INTERVAL, Emulator
-from flexemu.engine import FastEngine
+from flexemu.isa import Engine, MachineState
 from flexemu.loader import Program, load
 from flexemu.memory import Memory
 from flexemu.merkle import PAGE_BYTES, PAGE_SHIFT
 from flexemu.proof import check, prove
 from flexemu.reference import ReferenceMachine
-from flexemu.state import State
 
 PROGRAMS = Path(__file__).resolve().parent.parent / "scenarios" / "programs"
-LOOP = (PROGRAMS / "loop", ["loop"])
-SORT = (PROGRAMS / "sort", ["sort", "7"])
+#: Per ISA: the CPU-bound guest and the static-glibc one.
+GUESTS = {
+    "mips32": ((PROGRAMS / "loop", ["loop"]), (PROGRAMS / "sort", ["sort", "7"])),
+    "rv64": ((PROGRAMS / "loop.rv64", ["loop"]), (PROGRAMS / "sort.rv64", ["sort", "7"])),
+}
+LOOP, SORT = GUESTS["mips32"]
 
 SEEK_FRACTIONS = (0.37, 0.91)  # "arbitrary steps deep in the trace"
 PROOF_FRACTIONS = (0.0, 0.1, 0.37, 0.5, 0.91, 1.0)  # 1.0 -> the last step (exit syscall)
@@ -101,7 +108,8 @@ def emulator_run(prog: Program) -> tuple[RunTiming, Emulator]:
 def measure_run_speed(progress: Progress) -> tuple[dict[str, object], Emulator]:
     """Interleave raw, emulator, raw, emulator and keep the best of each (less noise)."""
     prog = program(LOOP)
-    task = progress.add_task("1. run speed (loop, ~34.2M steps)", total=4)
+    raw_unicorn = raw_for(prog.elf)
+    task = progress.add_task(f"1. run speed ({LOOP[0].name})", total=4)
     emu, emulator = emulator_run(prog)  # warm-up; also gives N
     steps = emu.steps
     raws: list[RunTiming] = []
@@ -116,7 +124,9 @@ def measure_run_speed(progress: Progress) -> tuple[dict[str, object], Emulator]:
     emu = min(emus, key=lambda r: r.total)
     if raw.stdout != emu.stdout:
         console.print(f"[red]raw unicorn wrote {raw.stdout!r}, the emulator {emu.stdout!r}")
-    table = Table(title=f"1. run speed: loop, N = {steps:,} steps (best of 2, interleaved)")
+    table = Table(
+        title=f"1. run speed: {LOOP[0].name}, N = {steps:,} steps (best of 2, interleaved)"
+    )
     for column in ("", "setup", "run", "total", "M instr/s", "M instr/s (run)"):
         table.add_column(column, justify="right")
     for name, t in (("raw unicorn", raw), ("Emulator.run()", emu)):
@@ -136,7 +146,7 @@ def measure_run_speed(progress: Progress) -> tuple[dict[str, object], Emulator]:
 # --------------------------------------------------------------------- 2. state at step k
 
 
-def commit_engine(engine: FastEngine, memory: Memory) -> State:
+def commit_engine(engine: Engine, memory: Memory) -> MachineState:
     """Same commit as `Emulator.commit`: copy the pages back, rehash the changed ones."""
     pages = engine.pages()
     memory.replace_pages(pages, set(pages) | set(memory.pages))
@@ -145,24 +155,24 @@ def commit_engine(engine: FastEngine, memory: Memory) -> State:
     return state
 
 
-def from_step_zero(prog: Program, k: int) -> tuple[State, float]:
+def from_step_zero(emulator: Emulator, k: int) -> tuple[MachineState, float]:
     """No checkpoints: a fresh engine on the initial image runs 0 -> k, then commits.
 
     Loading the ELF is not timed (the checkpointed side has it done too).
     """
-    image = load(prog)
+    image = load(emulator.program)
     pages = {n: bytes(p) for n, p in image.memory.pages.items()}
     memory = image.memory.copy()  # its Merkle cache already holds the initial root
 
-    def run() -> State:
-        engine = FastEngine(image.state, pages, image.input_memory)
+    def run() -> MachineState:
+        engine = emulator.isa.engine(image.state, pages, image.input_memory)
         engine.advance(k)
         return commit_engine(engine, memory)
 
     return timed(run)
 
 
-def checkpointed(emulator: Emulator, k: int) -> tuple[State, float]:
+def checkpointed(emulator: Emulator, k: int) -> tuple[MachineState, float]:
     """`state_at(k)` after the first run; the engine is parked at step 0 first so
     every lookup restores a checkpoint instead of reusing the previous position."""
     emulator.seek(0)
@@ -181,7 +191,7 @@ def measure_seek(progress: Progress, emulator: Emulator) -> dict[str, object]:
     steps = emulator.final.step if emulator.final else emulator.engine.state.step
     ks = [int(f * steps) for f in SEEK_FRACTIONS]
     task = progress.add_task("2. state at step k", total=len(ks) * SEEK_REPEATS)
-    table = Table(title="2. state at step k (loop), median of 3")
+    table = Table(title=f"2. state at step k ({LOOP[0].name}), median of 3")
     for column in ("k", "state_at(k)", "run 0->k, commit", "ratio", "same"):
         table.add_column(column, justify="right")
     worst = 0.0
@@ -190,7 +200,7 @@ def measure_seek(progress: Progress, emulator: Emulator) -> dict[str, object]:
         for _ in range(SEEK_REPEATS):
             state, seconds = checkpointed(emulator, k)
             fast.append(seconds)
-            reference, seconds = from_step_zero(emulator.program, k)
+            reference, seconds = from_step_zero(emulator, k)
             slow.append(seconds)
             same &= state.hash() == reference.hash() and state.step == k
             progress.advance(task)
@@ -291,7 +301,7 @@ def measure_proofs(progress: Progress, loop: Emulator) -> dict[str, object]:
     progress.console.print(summary)
     progress.console.print(
         f"   sort: N = {sort.final.step:,} steps, {len(sort.checkpoints)} checkpoints, "  # type: ignore[union-attr]
-        f"{len(sort.engine.mapped)} pages mapped"
+        f"{len(sort.engine.pages())} pages mapped"
     )
     median, most = figures["prove() total"]
     return {"median": median, "max": most}
@@ -352,7 +362,7 @@ def measure_reference(progress: Progress) -> dict[str, float]:
     task = progress.add_task("reference stepper", total=2)
     speeds = {}
     for name, spec in (("loop", LOOP), ("sort", SORT)):
-        machine = ReferenceMachine.from_image(load(program(spec)))
+        machine = ReferenceMachine.of_program(program(spec))
         taken, seconds = timed(partial(machine.run, REFERENCE_STEPS))
         speeds[name] = taken / seconds
         progress.advance(task)
@@ -410,6 +420,16 @@ def targets_table(run: dict, seek: dict, proofs: dict, commits: dict) -> Table:
 
 
 def main() -> None:
+    global LOOP, SORT
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--isa", choices=sorted(GUESTS), action="append")
+    for isa in parser.parse_args().isa or sorted(GUESTS):
+        LOOP, SORT = GUESTS[isa]
+        console.rule(f"[bold]{isa}")
+        measure_isa()
+
+
+def measure_isa() -> None:
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),

@@ -9,13 +9,23 @@ from __future__ import annotations
 import gc
 import struct
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from unicorn import UC_ARCH_MIPS, UC_HOOK_INTR, UC_MODE_BIG_ENDIAN, UC_MODE_MIPS32, Uc
+from unicorn import (
+    UC_ARCH_MIPS,
+    UC_ARCH_RISCV,
+    UC_HOOK_INTR,
+    UC_MODE_BIG_ENDIAN,
+    UC_MODE_MIPS32,
+    UC_MODE_RISCV32,
+    UC_MODE_RISCV64,
+    Uc,
+)
 from unicorn import mips_const as mc
+from unicorn import riscv_const as rc
 
-from flexemu.mips import abi
+from flexemu.isa.mips import abi
 
 PAGE_SHIFT = 12
 PAGE_BYTES = 1 << PAGE_SHIFT
@@ -30,15 +40,22 @@ class Segment:
 
 
 def load_segments(elf: bytes) -> tuple[int, list[Segment]]:
-    """The entry point and the PT_LOAD segments of a 32-bit big-endian ELF, read with struct
-    alone (flexemu's loader checks far more, and its imports would count as start-up here)."""
-    entry, phoff = struct.unpack_from(">II", elf, 24)
-    entry_size, count = struct.unpack_from(">HH", elf, 42)
+    """The entry point and the PT_LOAD segments of a static ELF (32- or 64-bit, either byte
+    order), read with struct alone (flexemu's loader checks far more, and its imports would
+    count as start-up here)."""
+    order = ">" if elf[5] == 2 else "<"
+    if elf[4] == 2:  # ELFCLASS64
+        entry, phoff = struct.unpack_from(order + "QQ", elf, 24)
+        entry_size, count = struct.unpack_from(order + "HH", elf, 54)
+        layout, fields = order + "IIQQQQQ", (0, 2, 3, 5, 6)  # type, offset, vaddr, filesz, memsz
+    else:
+        entry, phoff = struct.unpack_from(order + "II", elf, 24)
+        entry_size, count = struct.unpack_from(order + "HH", elf, 42)
+        layout, fields = order + "6I", (0, 1, 2, 4, 5)
     segments = []
     for index in range(count):
-        kind, offset, vaddr, _, filesz, memsz = struct.unpack_from(
-            ">6I", elf, phoff + index * entry_size
-        )
+        values = struct.unpack_from(layout, elf, phoff + index * entry_size)
+        kind, offset, vaddr, filesz, memsz = (values[i] for i in fields)
         if kind == PT_LOAD:
             segments.append(Segment(vaddr, memsz, elf[offset : offset + filesz]))
     return entry, segments
@@ -82,6 +99,62 @@ def raw_unicorn(elf: bytes, steps: int) -> RunTiming:
     start = time.perf_counter()
     uc = Uc(UC_ARCH_MIPS, UC_MODE_MIPS32 | UC_MODE_BIG_ENDIAN)
     uc.ctl_set_cpu_model(mc.UC_CPU_MIPS32_24KC)
+    map_image(uc, segments, abi.STACK_TOP)
+    uc.reg_write(mc.UC_MIPS_REG_SP, abi.STACK_TOP - PAGE_BYTES)
+    uc.hook_add(UC_HOOK_INTR, on_interrupt)
+    setup = time.perf_counter()
+    uc.emu_start(entry, 0, count=steps)
+    end = time.perf_counter()
+    return RunTiming(setup - start, end - setup, steps, b"".join(out))
+
+
+RISCV_STACK_TOP = 0x7FFF0000  # flexEmu's RISC-V stack top (docs/spec.md section R8)
+RISCV_SYS_WRITE, RISCV_SYS_EXIT, RISCV_SYS_EXIT_GROUP = 64, 93, 94
+RISCV_ENOSYS = 38
+
+
+def raw_riscv(elf: bytes, steps: int) -> RunTiming:
+    """The RISC-V ceiling: a bare count-limited unicorn (RV64 or RV32 by the ELF class),
+    segments and a 1 MiB stack mapped, and an interrupt hook serving write, exit and
+    exit_group (ecall is interrupt 8, pc already past it)."""
+    out: list[bytes] = []
+    a0, a1, a2, a7 = (getattr(rc, f"UC_RISCV_REG_A{i}") for i in (0, 1, 2, 7))
+
+    def on_interrupt(uc: Uc, number: int, _: object) -> None:
+        call = uc.reg_read(a7)
+        if number != 8 or call in (RISCV_SYS_EXIT, RISCV_SYS_EXIT_GROUP):
+            uc.emu_stop()
+        elif call == RISCV_SYS_WRITE:
+            n = uc.reg_read(a2)
+            out.append(bytes(uc.mem_read(uc.reg_read(a1), n)))
+            uc.reg_write(a0, n)
+        else:
+            uc.reg_write(a0, -RISCV_ENOSYS & ((1 << 64) - 1))
+
+    entry, segments = load_segments(elf)
+    xlen = 64 if elf[4] == 2 else 32
+    gc.collect()
+    start = time.perf_counter()
+    uc = Uc(UC_ARCH_RISCV, UC_MODE_RISCV64 if xlen == 64 else UC_MODE_RISCV32)
+    model = rc.UC_CPU_RISCV64_SIFIVE_U54 if xlen == 64 else rc.UC_CPU_RISCV32_SIFIVE_U34
+    uc.ctl_set_cpu_model(model)
+    map_image(uc, segments, RISCV_STACK_TOP)
+    uc.reg_write(rc.UC_RISCV_REG_SP, RISCV_STACK_TOP - PAGE_BYTES)
+    uc.hook_add(UC_HOOK_INTR, on_interrupt)
+    setup = time.perf_counter()
+    uc.emu_start(entry, 0, count=steps)
+    end = time.perf_counter()
+    return RunTiming(setup - start, end - setup, steps, b"".join(out))
+
+
+def raw_for(elf: bytes) -> Callable[[bytes, int], RunTiming]:
+    """The raw runner of the ELF's machine (EM_MIPS or EM_RISCV)."""
+    machine = int.from_bytes(elf[18:20], "big" if elf[5] == 2 else "little")
+    return raw_riscv if machine == 243 else raw_unicorn
+
+
+def map_image(uc: Uc, segments: list[Segment], stack_top: int) -> None:
+    """Map and fill the PT_LOAD segments, and map 1 MiB of stack below `stack_top`."""
     pages = {
         n
         for s in segments
@@ -91,13 +164,7 @@ def raw_unicorn(elf: bytes, steps: int) -> RunTiming:
         uc.mem_map(first << PAGE_SHIFT, count * PAGE_BYTES)
     for segment in segments:
         uc.mem_write(segment.vaddr, segment.data)
-    uc.mem_map(abi.STACK_TOP - (1 << 20), 1 << 20)
-    uc.reg_write(mc.UC_MIPS_REG_SP, abi.STACK_TOP - PAGE_BYTES)
-    uc.hook_add(UC_HOOK_INTR, on_interrupt)
-    setup = time.perf_counter()
-    uc.emu_start(entry, 0, count=steps)
-    end = time.perf_counter()
-    return RunTiming(setup - start, end - setup, steps, b"".join(out))
+    uc.mem_map(stack_top - (1 << 20), 1 << 20)
 
 
 def _runs(numbers: list[int]) -> Iterable[tuple[int, int]]:

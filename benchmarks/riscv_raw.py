@@ -26,12 +26,13 @@ from unicorn import UC_ARCH_RISCV, Uc
 from unicorn import riscv_const as rc
 
 from flexemu.isa.riscv.engine import CPU_MODELS, MODES, MSTATUS_FS_DIRTY, RiscvEngine
-from flexemu.isa.riscv.loader import STACK_TOP, RiscvImage, load_riscv
-from flexemu.isa.riscv.proof import check_step, prove_step
+from flexemu.isa.riscv.loader import STACK_TOP, Image, load_riscv
 from flexemu.isa.riscv.state import RiscvState
 from flexemu.loader import Program
 from flexemu.memory import Memory
 from flexemu.merkle import PAGE_BYTES, PAGE_SHIFT
+from flexemu.proof import check
+from flexemu.reference import ReferenceMachine
 
 DEFAULT = Path(__file__).resolve().parent.parent / "scenarios" / "programs" / "loop.rv64"
 
@@ -44,7 +45,7 @@ def _stop_at_ecall(state: RiscvState, io: object) -> None:
     raise _FirstEcall(state.step)
 
 
-def steps_before_first_ecall(image: RiscvImage) -> int:
+def steps_before_first_ecall(image: Image) -> int:
     engine = RiscvEngine(image.state, image.memory.pages, image.input_memory, _stop_at_ecall)
     try:
         engine.advance()
@@ -53,7 +54,7 @@ def steps_before_first_ecall(image: RiscvImage) -> int:
     raise RuntimeError("the guest never handed an instruction to the reference")
 
 
-def raw(image: RiscvImage, n: int) -> float:
+def raw(image: Image, n: int) -> float:
     state = image.state
     uc = Uc(UC_ARCH_RISCV, MODES[state.xlen])
     uc.ctl_set_cpu_model(CPU_MODELS[state.xlen])
@@ -70,7 +71,7 @@ def raw(image: RiscvImage, n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-def glue(image: RiscvImage, n: int) -> float:
+def glue(image: Image, n: int) -> float:
     start = time.perf_counter()
     engine = RiscvEngine(image.state, image.memory.pages, image.input_memory, _stop_at_ecall)
     engine.advance(n)
@@ -83,7 +84,7 @@ CHECKPOINT_EVERY = 1 << 21
 STACK_BYTES = 1 << 20  # mapped below the stack top for the raw run
 
 
-def seek_and_prove(image: RiscvImage, target: int) -> tuple[float, float, float]:
+def seek_and_prove(image: Image, target: int) -> tuple[float, float, float]:
     """(seconds for the whole run, for a seek from a checkpoint, for one proof + check)."""
     start = time.perf_counter()
     whole = RiscvEngine(image.state, image.memory.pages, image.input_memory)
@@ -100,8 +101,8 @@ def seek_and_prove(image: RiscvImage, target: int) -> tuple[float, float, float]
     state, memory = engine.state.copy(), Memory(engine.pages())
     pre = state.copy()
     pre.mem_root = memory.root()
-    proof = prove_step(state, memory, image.input_memory)
-    assert check_step(pre.witness(), proof).witness() == state.witness()
+    proof = ReferenceMachine(state, memory, image.input_memory).prove_step()
+    assert check(pre.witness(), proof).witness() == state.witness()
     return run, seek, time.perf_counter() - start
 
 

@@ -11,13 +11,15 @@ the same ELF. Both are whole-process figures, measured here in one run:
    `flexemu-game run` against a process that runs raw count-limited unicorn on the same ELF
    (`benchmarks/raw_unicorn.py`, which imports unicorn and little else), speed ratio raw
    time / flexemu time (target: >= 0.9). The raw process also reports its run alone, for a
-   second ratio.
+   second ratio. `--isa rv64` does the same with loop.c built for RV64 (build.sh's RISC-V
+   freestanding flags) against raw count-limited unicorn RISCV64.
 
 Every figure is given as wall time and as the process's own CPU time (rusage): on a machine
 shared with other work the CPU time moves far less. Runs alternate between the sides; the
 best of `--repeats` is kept for each. It only reports: nothing here asserts on a timing.
 
-Usage: python benchmarks/startup.py [--repeats 3] [--iters 5260000]
+Usage: python benchmarks/startup.py [--repeats 3] [--iters 5260000] [--isa mips32|rv64]
+       [--elf scenarios/programs/loop.rv64]
 """
 
 from __future__ import annotations
@@ -46,6 +48,16 @@ FREESTANDING_FLAGS = (
     "-mno-abicalls", "-fno-pic", "-msoft-float", "-nostdlib", "-ffreestanding",
     "-fno-builtin", "-Wl,-e,__start",
 )  # fmt: skip
+#: build.sh's RV_COMMON + RV_FREE + RV_ARCH_64 (freestanding_riscv.h provides _start).
+RV64_FREESTANDING_FLAGS = (
+    "-O2", "-static", "-Wall", "-Wextra", "-Wl,--build-id=none", "-nostdlib", "-ffreestanding",
+    "-fno-builtin", "-Wl,-e,_start", "-march=rv64imac", "-mabi=lp64",
+)  # fmt: skip
+#: Per ISA: (compiler, flags).
+BUILDS = {
+    "mips32": ("mips-linux-gnu-gcc", FREESTANDING_FLAGS),
+    "rv64": ("riscv64-linux-gnu-gcc", RV64_FREESTANDING_FLAGS),
+}
 
 TARGET_STARTUP_SECONDS = 0.35
 TARGET_RUN_RATIO = 0.9
@@ -54,8 +66,9 @@ TARGET_RUN_RATIO = 0.9
 RAW_PROCESS = """
 import sys
 sys.path.insert(0, sys.argv[3])
-from raw_unicorn import raw_unicorn
-timing = raw_unicorn(open(sys.argv[1], "rb").read(), int(sys.argv[2]))
+from raw_unicorn import raw_for
+elf = open(sys.argv[1], "rb").read()
+timing = raw_for(elf)(elf, int(sys.argv[2]))
 sys.stdout.buffer.write(timing.stdout)
 print(f"RUN {timing.run}", file=sys.stderr)
 """
@@ -110,14 +123,15 @@ def measure_startup(repeats: int) -> dict[str, tuple[float, float]]:
     return best(samples)
 
 
-def build_loop(iters: int, out: Path) -> Path:
+def build_loop(iters: int, out: Path, isa: str = "mips32") -> Path:
     """loop.c with ITERS = `iters`, built as build.sh builds the freestanding guests."""
-    compiler = shutil.which(os.environ.get("CC", "mips-linux-gnu-gcc"))
+    name, flags = BUILDS[isa]
+    compiler = shutil.which(os.environ.get("CC", name))
     if compiler is None:
-        sys.exit("mips-linux-gnu-gcc not found (Debian: gcc-mips-linux-gnu)")
-    elf = out / f"loop-{iters}"
+        sys.exit(f"{name} not found (Debian: gcc-{name.removesuffix('-gcc')})")
+    elf = out / f"loop-{iters}.{isa}"
     subprocess.run(
-        [compiler, *FREESTANDING_FLAGS, f"-DITERS={iters}u", "-o", str(elf), "loop.c"],
+        [compiler, *flags, f"-DITERS={iters}u", "-o", str(elf), "loop.c"],
         cwd=PROGRAMS,
         check=True,
     )
@@ -153,6 +167,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--iters", type=int, default=DEFAULT_ITERS)
+    parser.add_argument("--isa", choices=sorted(BUILDS), default="mips32")
+    parser.add_argument("--elf", type=Path, help="Time this ELF instead of building a loop.")
     options = parser.parse_args()
 
     startup_repeats = max(options.repeats, 5)
@@ -167,10 +183,13 @@ def main() -> None:
         print(line)
 
     with tempfile.TemporaryDirectory(prefix="flexemu-startup-") as tmp:
-        elf = build_loop(options.iters, Path(tmp))
+        elf = options.elf or build_loop(options.iters, Path(tmp), options.isa)
         steps = steps_of(elf)
         run = measure_long_run(elf, steps, options.repeats)
-    print(f"\nloop with ITERS={options.iters:,}: {steps:,} steps, best of {options.repeats}:")
+    print(
+        f"\n{options.elf or f'{options.isa} loop with ITERS={options.iters:,}'}: {steps:,} steps, "
+        f"best of {options.repeats}:"
+    )
     for name, (wall, cpu) in run.items():
         cpu_text = "" if name == "raw run alone" else f" / {cpu:6.3f} CPU s"
         print(f"  {name:<24} {wall:6.3f} wall s{cpu_text}  ({steps / wall / 1e6:,.1f} M steps/s)")

@@ -36,10 +36,10 @@ from arbitration.contracts.onchain_check import chain_description
 from arbitration.contracts.verifier import StepGas, Verifier
 from flexemu.emulator import Emulator
 from flexemu.files import write_atomic
+from flexemu.isa.mips.state import Status
 from flexemu.loader import Program
 from flexemu.proof import StepProof, prove
 from flexemu.reference import ReferenceMachine
-from flexemu.state import Status
 from flexemu.vectors import classify_proof, scan
 
 PROGRAMS = Path(__file__).resolve().parent.parent / "scenarios" / "programs"

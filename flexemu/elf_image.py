@@ -4,7 +4,7 @@ ISA-neutral: an ISA states what it accepts as an `ElfFormat` (machine, class,
 byte order, the highest user address) and receives the checked program
 headers, then lays out its initial stack with `build_stack`. Nothing here
 knows a register or an instruction, so MIPS and RISC-V (RV32 and RV64) share
-one parser and one stack layout (docs/spec.md section 9; docs/riscv.md).
+one parser and one stack layout (docs/spec.md sections 9 and R8).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """A program's trace, reachable at any step: the object agents and the CLI use.
 
+The ISA comes from the program's ELF (or is given); everything here works through it.
 The first run takes checkpoints (state plus page contents) every `interval`
 steps, so the state at step N costs a restore and a run of less than one
 interval, never a replay from step 0. Commitments are incremental: one Merkle
@@ -11,40 +12,43 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
-from flexemu.engine import FastEngine, Progress
-from flexemu.loader import Image, Program, load
+from flexemu.isa import Isa, MachineState, Progress, isa_for_elf
+from flexemu.loader import Image, Program
 from flexemu.memory import Memory
 from flexemu.reference import ReferenceMachine
-from flexemu.state import State, Status
+from flexemu.status import Status
 
 DEFAULT_INTERVAL = 1 << 20
 
 
 @dataclass(frozen=True)
 class Checkpoint:
-    state: State
+    state: MachineState
     pages: dict[int, bytes]
 
 
 class Emulator:
     """Run a program once, then answer "what is the state at step N?" cheaply."""
 
-    def __init__(self, program: Program, interval: int = DEFAULT_INTERVAL) -> None:
+    def __init__(
+        self, program: Program, interval: int = DEFAULT_INTERVAL, isa: Isa | None = None
+    ) -> None:
         self.program = program
-        self.image: Image = load(program)
+        self.isa = isa if isa is not None else isa_for_elf(program.elf, program.name)
+        self.image: Image = self.isa.load(program)
         self.interval = interval
         pages = {n: bytes(p) for n, p in self.image.memory.pages.items()}
         self.checkpoints: list[Checkpoint] = [Checkpoint(self.image.state.copy(), pages)]
-        self.engine = FastEngine(self.image.state, pages, self.image.input_memory)
+        self.engine = self.isa.engine(self.image.state, pages, self.image.input_memory)
         self._memory = self.image.memory.copy()
-        self.final: State | None = None
+        self.final: MachineState | None = None
         self.output: list[tuple[int, bytes]] = []
 
     @property
     def input_memory(self) -> Memory:
         return self.image.input_memory
 
-    def run(self, max_steps: int | None = None, progress: Progress | None = None) -> State:
+    def run(self, max_steps: int | None = None, progress: Progress | None = None) -> MachineState:
         """Run from the start to the end (or `max_steps`), checkpointing on the way."""
         self._restore(self.checkpoints[0])
         engine = self.engine
@@ -71,7 +75,7 @@ class Emulator:
         return b"".join(data for fd, data in self.output if fd == 2)
 
     def _restore(self, checkpoint: Checkpoint) -> None:
-        self.engine = FastEngine(checkpoint.state, checkpoint.pages, self.image.input_memory)
+        self.engine = self.isa.engine(checkpoint.state, checkpoint.pages, self.image.input_memory)
 
     def seek(self, step: int, progress: Progress | None = None) -> None:
         """Put the engine at `step` (or at the end, if the trace is shorter)."""
@@ -84,7 +88,7 @@ class Emulator:
             self._restore(checkpoint)
         self.engine.advance(step, progress)
 
-    def commit(self) -> State:
+    def commit(self) -> MachineState:
         """The engine's state with its memory root, hashing only pages that changed."""
         pages = self.engine.pages()
         self._memory.replace_pages(pages, set(pages) | set(self._memory.pages))
@@ -92,7 +96,7 @@ class Emulator:
         state.mem_root = self._memory.root()
         return state
 
-    def state_at(self, step: int) -> State:
+    def state_at(self, step: int) -> MachineState:
         """The committed state after `step` steps; terminal states are fixed points."""
         self.seek(step)
         return self.commit()
@@ -100,4 +104,4 @@ class Emulator:
     def machine_at(self, step: int) -> ReferenceMachine:
         """A reference machine over full memory at `step`, e.g. to prove the next step."""
         state = self.state_at(step)
-        return ReferenceMachine(state, self._memory.copy(), self.image.input_memory)
+        return ReferenceMachine(state, self._memory.copy(), self.image.input_memory, self.isa)

@@ -3,8 +3,8 @@
 Every access (instruction fetch, load, store, syscall buffer) is split into the
 32-byte leaves it covers, in ascending address order, and each leaf is read
 (and for a store, written back) whole; a verifier needs one Merkle proof per
-newly touched leaf. `flexemu.mips.io.FullIO` (real memory, recording proofs)
-and `flexemu.mips.io.ProofIO` (the proofs alone, as the verifier) implement it
+newly touched leaf. `flexemu.access.FullIO` (real memory, recording proofs)
+and `flexemu.access.ProofIO` (the proofs alone, as the verifier) implement it
 with the proof framing of docs/spec.md section 10.
 """
 

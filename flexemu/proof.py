@@ -11,13 +11,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from flexemu.access import ProofIO
 from flexemu.emulator import Emulator
 from flexemu.errors import InvalidWitnessError, ProofError
-from flexemu.merkle import LEAF_BYTES, PROOF_BYTES, decode_proof
-from flexemu.mips.address import StepPanic, aligned
-from flexemu.mips.io import ProofIO
-from flexemu.mips.step import step
-from flexemu.state import WITNESS_BYTES, State, Status, state_hash
+from flexemu.isa import Isa, isa_named, isa_of_witness_size, names
+from flexemu.status import Status
 
 FORMAT = "flexemu-step-proof/1"
 
@@ -29,6 +27,12 @@ class StepProof:
     post_state_hash: bytes
     witness: bytes
     proof: bytes
+    isa: str | None = None  # the ISA's name; None in files that predate the key (mips32)
+
+    @property
+    def machine(self) -> Isa:
+        """The ISA the claim is about: the file's `isa`, else the one its witness size names."""
+        return isa_named(self.isa) if self.isa is not None else isa_of_witness(self.witness)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -38,6 +42,7 @@ class StepProof:
             "post_state_hash": "0x" + self.post_state_hash.hex(),
             "witness": "0x" + self.witness.hex(),
             "proof": "0x" + self.proof.hex(),
+            **({"isa": self.isa} if self.isa is not None else {}),
         }
 
     @classmethod
@@ -60,9 +65,26 @@ class StepProof:
                 post_state_hash=_hex(data, "post_state_hash", 32),
                 witness=_hex(data, "witness"),
                 proof=_hex(data, "proof"),
+                isa=_isa(data),
             )
         except KeyError as missing:
             raise ValueError(f"proof file has no {missing.args[0]!r}") from None
+
+
+def _isa(data: dict[str, Any]) -> str | None:
+    if "isa" not in data:
+        return None
+    value = data["isa"]
+    if value not in names():
+        raise ValueError(f"'isa' must be one of {', '.join(names())}, got {value!r}")
+    return str(value)
+
+
+def isa_of_witness(witness: bytes) -> Isa:
+    """The ISA whose witness has this size (each ISA's differs); mips32 for any other size,
+    whose check then fails on the length, as it always did."""
+    isa = isa_of_witness_size(len(witness))
+    return isa if isa is not None else isa_named("mips32")
 
 
 def _integer(data: dict[str, Any], key: str) -> int:
@@ -91,36 +113,28 @@ def prove(emulator: Emulator, step_number: int) -> StepProof:
     pre = machine.commit().copy()
     proof = machine.prove_step()
     post = machine.commit()
-    return StepProof(step_number, pre.hash(), post.hash(), pre.witness(), proof)
+    return StepProof(
+        step_number, pre.hash(), post.hash(), pre.witness(), proof, emulator.isa.name
+    )
 
 
-def check(witness: bytes, proof: bytes) -> State:
-    """Replay one step from the witness and the proof alone; raise ProofError if invalid."""
-    state = State.from_witness(witness)
+def check(witness: bytes, proof: bytes, isa: Isa | None = None) -> Any:
+    """Replay one step from the witness and the proof alone; raise ProofError if invalid.
+
+    The post-state comes back with its `mem_root` recomputed from the proofs."""
+    isa = isa if isa is not None else isa_of_witness(witness)
+    state = isa.from_witness(witness)
     io = ProofIO(state.mem_root, state.input_root, proof)
-    step(state, io)
+    isa.step(state, io)
     io.finish()
     state.mem_root = io.mem_root
     return state
 
 
-def fetched_word(witness: bytes, proof: bytes) -> int | None:
-    """The instruction word the step fetches, read from its first leaf proof (the fetch is
-    the first access, section 10 of docs/spec.md); None when the step fetches nothing (a
-    terminal state, a nullified delay slot, a fetch that panics) or the proof does not start
-    with the fetched leaf."""
-    state = State.from_witness(witness)
-    if state.status != Status.RUNNING or state.pc & 1 or len(proof) < PROOF_BYTES:
-        return None
-    try:
-        paddr = aligned(state.pc, 4)
-    except StepPanic:
-        return None
-    index, leaf, _ = decode_proof(proof[:PROOF_BYTES])
-    if index != paddr // LEAF_BYTES:
-        return None
-    offset = paddr % LEAF_BYTES
-    return int.from_bytes(leaf[offset : offset + 4], "big")
+def fetched_word(witness: bytes, proof: bytes, isa: Isa | None = None) -> int | None:
+    """The instruction a step fetches, read from its proof (None: it fetches nothing)."""
+    isa = isa if isa is not None else isa_of_witness(witness)
+    return isa.fetched_instruction(witness, proof)
 
 
 def check_file(claim: StepProof) -> bytes:
@@ -130,19 +144,21 @@ def check_file(claim: StepProof) -> bytes:
     (WitnessLength, WrongPreState, InvalidWitness), so `check` and `check --onchain`
     call the same files invalid for the same reason.
     """
-    if len(claim.witness) != WITNESS_BYTES:
+    isa = claim.machine
+    if len(claim.witness) != isa.witness_bytes:
         raise ProofError(
-            f"WitnessLength({len(claim.witness)}): a witness is {WITNESS_BYTES} bytes"
+            f"WitnessLength({len(claim.witness)}): a {isa.name} witness is "
+            f"{isa.witness_bytes} bytes"
         )
-    if state_hash(claim.witness) != claim.pre_state_hash:
+    if isa.state_hash(claim.witness) != claim.pre_state_hash:
         raise ProofError(
             "WrongPreState: wrong pre-state, the witness does not hash to pre_state_hash"
         )
     try:
-        pre = State.from_witness(claim.witness)
+        pre = isa.from_witness(claim.witness)
     except InvalidWitnessError as error:
         raise ProofError(f"InvalidWitness({error.field}): {error}") from None
-    post = check(claim.witness, claim.proof).hash()
+    post = check(claim.witness, claim.proof, isa).hash()
     check_step_number(claim, pre)
     if post != claim.post_state_hash:
         raise ProofError(
@@ -152,7 +168,7 @@ def check_file(claim: StepProof) -> bytes:
     return post
 
 
-def check_step_number(claim: StepProof, pre: State) -> None:
+def check_step_number(claim: StepProof, pre: Any) -> None:
     """The file's `step` is the witness's step counter, or any later step when the witness is
     terminal (a fixed point: its counter stops at the step that ended the program)."""
     if claim.step == pre.step or (pre.status != Status.RUNNING and claim.step > pre.step):

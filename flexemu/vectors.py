@@ -19,14 +19,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from flexemu.memory import Memory
 from flexemu.merkle import LEAF_BYTES, PROOF_BYTES
-from flexemu.mips.abi import V0
-from flexemu.mips.address import StepPanic, aligned
-from flexemu.mips.disasm import disassemble, instruction_class, syscall_name
 from flexemu.proof import StepProof, check, fetched_word
 from flexemu.reference import ReferenceMachine
-from flexemu.state import Panic, State, Status
+from flexemu.status import Status
 
 FORMAT = "flexemu-step-vector/1"
 INDEX_FORMAT = "flexemu-step-vector-index/1"
@@ -45,52 +41,17 @@ EXPECTED_ERRORS = (
 # ---------------------------------------------------------------- classification
 
 
-def panic_class(code: int) -> str:
-    """`panic-trap`, `panic-address-error`, ... (section 8's names, lower case)."""
-    return "panic-" + Panic(code).name.lower().replace("_", "-")
-
-
-def classify(pre: State, word: int | None, post: State) -> str:
-    """The vector class of the step pre -> post that executed `word` (None: no fetch)."""
-    if pre.status != Status.RUNNING:
-        return "fixed-point"
-    if pre.pc & 1:
-        return "nullified-slot"
-    if post.status == Status.PANICKED:
-        return panic_class(post.exit_code)
-    cls = instruction_class(word) if word is not None else "reserved"
-    if cls == "syscall":
-        return "syscall-" + syscall_name(pre.regs[V0])
-    return cls
-
-
-def instruction_text(pre: State, word: int | None) -> str | None:
-    """The disassembly of what the step executes; None when it fetches nothing."""
-    if word is None or pre.status != Status.RUNNING or pre.pc & 1:
-        return None
-    return disassemble(word, pre.pc)
-
-
-def fetch_word(state: State, memory: Memory) -> int | None:
-    """The word the next step fetches, or None (nullified slot, terminal, bad pc)."""
-    if state.status != Status.RUNNING or state.pc & 1:
-        return None
-    try:
-        return memory.read_word(aligned(state.pc, 4))
-    except StepPanic:
-        return None
-
-
 def classify_proof(claim: StepProof) -> tuple[str, str | None]:
     """(class, disassembly) of a proof's step, from the proof alone.
 
-    The instruction word is in the first leaf proof, since the fetch is the first
+    The instruction is in the first leaf proof(s), since the fetch is the first
     access (spec 10). The post-state comes from replaying the proof.
     """
-    pre = State.from_witness(claim.witness)
-    post = check(claim.witness, claim.proof)
-    word = fetched_word(claim.witness, claim.proof)
-    return classify(pre, word, post), instruction_text(pre, word)
+    isa = claim.machine
+    pre = isa.from_witness(claim.witness)
+    post = check(claim.witness, claim.proof, isa)
+    instruction = fetched_word(claim.witness, claim.proof, isa)
+    return isa.classify(pre, instruction, post), isa.instruction_text(pre, instruction)
 
 
 @dataclass(frozen=True)
@@ -111,7 +72,7 @@ def scan(
     scan; it is always reported, even at or past `limit`. The instruction text is
     filled in for every step, so callers should keep only what they need.
     """
-    state = machine.state
+    state, isa = machine.state, machine.isa
     while True:
         if state.status != Status.RUNNING:
             yield Seen(state.step, "fixed-point", None)
@@ -119,9 +80,11 @@ def scan(
         if state.step >= limit:
             return
         pre = state.copy()
-        word = fetch_word(pre, machine.memory)
+        instruction = isa.next_instruction(pre, machine.memory)
         machine.step()
-        yield Seen(pre.step, classify(pre, word, state), instruction_text(pre, word))
+        yield Seen(
+            pre.step, isa.classify(pre, instruction, state), isa.instruction_text(pre, instruction)
+        )
         if progress is not None and state.step % 4096 == 0:
             progress(state.step)
 
@@ -169,7 +132,7 @@ def forge(claim: StepProof) -> list[Forgery]:
     index = int.from_bytes(claim.proof[last : last + 4], "big")
     other = (index ^ 1).to_bytes(4, "big")
     sibling = last + 4 + LEAF_BYTES + 5 * 32 + 7  # a byte inside the 6th sibling
-    register = 150 + 4 * 8 + 3  # the low byte of t0 in the witness
+    register = claim.machine.forgery_byte  # the low byte of t0 in the witness
     wrong_index = claim.proof[:last] + other + claim.proof[last + 4 :]
     return [
         Forgery(
@@ -221,6 +184,7 @@ def vector_json(cls: str, instruction: str | None, claim: StepProof) -> dict[str
     """A vector: the proof file's fields (section 10) under its own format, with its class."""
     proof_fields = claim.to_json()
     del proof_fields["format"]
+    proof_fields.pop("isa", None)
     return {"format": FORMAT, "class": cls, "instruction": instruction, **proof_fields}
 
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
+from flexemu.isa.mips.bits import MASK32, sext16, u32
+from flexemu.isa.mips.decode import is_delay_branch
+from flexemu.isa.mips.step import _rs  # the spec's field extractor
 from flexemu.merkle import PAGE_BYTES
-from flexemu.mips.bits import MASK32, sext16, u32
-from flexemu.mips.step import _rs  # the spec's field extractor
-from flexemu.native.step_counter import is_delay_branch
 
 CODE = 0x0040_0000
 DATA = 0x1000_0000

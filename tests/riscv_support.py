@@ -14,12 +14,13 @@ from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
 
-from flexemu.isa.riscv.proof import check_step, prove_step
+from flexemu.access import FullIO
+from flexemu.isa.mips.state import Status
 from flexemu.isa.riscv.state import RiscvState
 from flexemu.isa.riscv.step import step
 from flexemu.memory import Memory
-from flexemu.mips.io import FullIO
-from flexemu.state import Status
+from flexemu.proof import check
+from flexemu.reference import ReferenceMachine
 
 RISCV_TESTS = Path(__file__).parent / "riscv"
 STACK_TOP = 0x7FFF0000
@@ -69,8 +70,8 @@ def prove_and_check(machine: Machine) -> tuple[RiscvState, RiscvState, bytes]:
     Returns (full-mode post-state, proof-mode post-state, the proof)."""
     pre_witness = machine.state.copy()
     pre_witness.mem_root = machine.memory.root()
-    proof = prove_step(machine.state, machine.memory, machine.input_memory)
-    checked = check_step(pre_witness.witness(), proof)
+    proof = ReferenceMachine(machine.state, machine.memory, machine.input_memory).prove_step()
+    checked = check(pre_witness.witness(), proof)
     return machine.state.copy(), checked, proof
 
 

@@ -24,13 +24,13 @@ from arbitration.chain.in_process import InProcessChain
 from arbitration.contracts import deploy
 from arbitration.contracts.verifier import Verifier
 from flexemu.errors import FlexEmuError
+from flexemu.isa.mips.address import StepPanic, translate
+from flexemu.isa.mips.bits import u32
+from flexemu.isa.mips.state import State
 from flexemu.memory import Memory
 from flexemu.merkle import PROOF_BYTES
-from flexemu.mips.address import StepPanic, translate
-from flexemu.mips.bits import u32
 from flexemu.proof import check
 from flexemu.reference import ReferenceMachine
-from flexemu.state import State
 
 CODE = 0x0040_0000
 DATA = 0x1000_0000

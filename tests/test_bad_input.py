@@ -26,7 +26,7 @@ from arbitration.simulation.scenario import (
     load_scenario,
 )
 from flexemu.files import MAX_JSON_DEPTH, json_depth
-from flexemu.state import state_hash
+from flexemu.isa.mips.state import state_hash
 
 REPO = Path(__file__).resolve().parents[1]
 PROGRAMS = REPO / "scenarios" / "programs"

@@ -18,9 +18,9 @@ import textwrap
 import pytest
 
 from flexemu.emulator import DEFAULT_INTERVAL, Emulator
+from flexemu.isa.mips.state import Status
 from flexemu.loader import Program, load
 from flexemu.reference import ReferenceMachine
-from flexemu.state import Status
 
 # A second checkpoint interval per program: small enough to take several checkpoints,
 # large enough to keep the page copies cheap. Odd values land anywhere in the code.

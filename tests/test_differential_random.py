@@ -70,14 +70,14 @@ from instruction_strategies import (
     values,
 )
 
-from flexemu.engine import FastEngine
+from flexemu.isa.mips.bits import MASK32
+from flexemu.isa.mips.decode import RUN, word_flag
+from flexemu.isa.mips.engine import FastEngine
+from flexemu.isa.mips.state import NO_RESERVATION, Panic, State, Status
+from flexemu.isa.mips.step import _rt  # the spec's field extractors
 from flexemu.memory import Memory
 from flexemu.merkle import PAGE_BYTES
-from flexemu.mips.bits import MASK32
-from flexemu.mips.decode import RUN, word_flag
-from flexemu.mips.step import _rt  # the spec's field extractors
 from flexemu.reference import ReferenceMachine
-from flexemu.state import NO_RESERVATION, Panic, State, Status
 
 LL_NONE = (NO_RESERVATION, 0)
 ZERO_PAGE = bytes(PAGE_BYTES)

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from conftest import EVERY_STEP
 
-from flexemu.memory import Memory
-from flexemu.mips.disasm import (
+from flexemu.access import FullIO
+from flexemu.isa.mips.disasm import (
     CLASSES,
     REGISTERS,
     SYSCALL_NAMES,
@@ -30,9 +30,9 @@ from flexemu.mips.disasm import (
     mnemonic,
     syscall_name,
 )
-from flexemu.mips.io import FullIO
-from flexemu.mips.step import step
-from flexemu.state import Panic, State, Status
+from flexemu.isa.mips.state import Panic, State, Status
+from flexemu.isa.mips.step import step
+from flexemu.memory import Memory
 
 PROGRAMS = Path(__file__).resolve().parents[1] / "scenarios" / "programs"
 REG = {name: number for number, name in enumerate(REGISTERS)}

@@ -16,11 +16,11 @@ import pytest
 from step_cases import ProvenStep, Verifier, assert_evm_agrees, deploy_verifier
 
 from flexemu.emulator import Emulator
+from flexemu.isa.mips import abi
+from flexemu.isa.mips.state import Status
 from flexemu.loader import Program, load
-from flexemu.mips import abi
 from flexemu.proof import check
 from flexemu.reference import ReferenceMachine
-from flexemu.state import Status
 
 PROGRAM = Path(__file__).resolve().parent / "data" / "fcntl"
 SYSCALL = 0x0000_000C

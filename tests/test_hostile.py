@@ -30,12 +30,12 @@ from test_differential_random import Case, Pair
 from test_lockstep import fresh_pair, lockstep
 
 from flexemu.emulator import Emulator
-from flexemu.engine import FastEngine
+from flexemu.isa.mips.engine import FastEngine
+from flexemu.isa.mips.state import Panic, Status
 from flexemu.loader import Program, load
 from flexemu.merkle import PAGE_BYTES
 from flexemu.proof import check, check_file, prove
 from flexemu.reference import ReferenceMachine
-from flexemu.state import Panic, Status
 
 #: case -> (program, stdin or None for the recorded one, the outcome the reference gives)
 CASES: dict[str, tuple[str, bytes | None, tuple[Status, int]]] = {
@@ -192,8 +192,8 @@ def test_a_store_to_code_two_words_ahead_runs_the_new_code(segment: int) -> None
 def test_opcodes_the_scan_does_not_probe_are_never_reserved() -> None:
     """`reference_supports` skips the probe for handlers that decode no sub-field; a probe
     of random words with those opcodes confirms none of them is a reserved panic."""
-    from flexemu.mips.decode import NEVER_RESERVED, probe_supports
-    from flexemu.mips.step import OPCODES
+    from flexemu.isa.mips.decode import NEVER_RESERVED, probe_supports
+    from flexemu.isa.mips.step import OPCODES
 
     rng = random.Random(9)
     opcodes = [op for op, handler in OPCODES.items() if handler in NEVER_RESERVED]

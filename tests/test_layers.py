@@ -292,3 +292,39 @@ def test_the_probe_sees_a_command_that_loads_the_chain(tmp_path: Path) -> None:
     """`simulate` plays on py-evm: the probe must report it, or the test above proves nothing."""
     scenario = str(REPO / "scenarios" / "honest-hello.yaml")
     assert "eth" in chain_modules_after(["simulate", "--json", scenario], tmp_path)
+
+
+def isa_package(module: str) -> str | None:
+    """`flexemu.isa.mips` for any module inside it; None outside the ISA packages."""
+    parts = module.split(".")
+    if len(parts) >= 3 and parts[:2] == ["flexemu", "isa"] and parts[2] != "description":
+        return ".".join(parts[:3])
+    return None
+
+
+def test_shared_emulator_code_never_imports_an_isa_package() -> None:
+    """The ISA is a plug-in: only the registry (`flexemu.isa`) imports the ISA packages;
+    every other `flexemu` module outside them receives an `Isa`."""
+    reaching = sorted(
+        f"{module} -> {target}"
+        for module, targets in import_graph().items()
+        if module.startswith("flexemu") and module != "flexemu.isa" and isa_package(module) is None
+        for target in targets
+        if isa_package(target) is not None
+    )
+    assert reaching == []
+
+
+def test_an_isa_package_never_imports_another() -> None:
+    crossing = sorted(
+        f"{module} -> {target}"
+        for module, targets in import_graph().items()
+        if isa_package(module) is not None
+        for target in targets
+        if isa_package(target) not in (None, isa_package(module))
+    )
+    assert crossing == []
+
+
+def test_the_isa_check_sees_the_registry_import() -> None:
+    assert "flexemu.isa.mips.isa" in import_graph()["flexemu.isa"]

@@ -11,7 +11,8 @@ import pytest
 
 from flexemu.emulator import Emulator
 from flexemu.errors import LoaderError
-from flexemu.loader import (
+from flexemu.isa.mips import abi
+from flexemu.isa.mips.loader import (
     AT_BASE,
     AT_CLKTCK,
     AT_EGID,
@@ -30,13 +31,11 @@ from flexemu.loader import (
     AT_SECURE,
     AT_UID,
     RANDOM_BYTES,
-    Program,
-    load,
 )
+from flexemu.isa.mips.state import NO_RESERVATION, Status
+from flexemu.loader import Program, load
 from flexemu.memory import Memory
 from flexemu.merkle import bytes_root
-from flexemu.mips import abi
-from flexemu.state import NO_RESERVATION, Status
 
 PT_NULL, PT_LOAD, PT_INTERP, PT_TLS = 0, 1, 3, 7
 DATA_DIR = Path(__file__).resolve().parent / "data"

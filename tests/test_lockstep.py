@@ -17,10 +17,10 @@ import pytest
 from conftest import ALL, EVERY_STEP, memory_diff, state_diff
 
 from flexemu.emulator import Emulator
-from flexemu.engine import FastEngine
+from flexemu.isa.mips.engine import FastEngine
+from flexemu.isa.mips.state import Panic, Status
 from flexemu.loader import load
 from flexemu.reference import ReferenceMachine
-from flexemu.state import Panic, Status
 
 MEMORY_EVERY = 500
 WINDOW = 2_000

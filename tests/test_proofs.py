@@ -15,11 +15,11 @@ import pytest
 from conftest import EVERY_STEP
 
 from flexemu.errors import FlexEmuError, ProofError
+from flexemu.isa.mips.state import WITNESS_BYTES, Panic, State, Status, state_hash
 from flexemu.loader import load
 from flexemu.merkle import PROOF_BYTES, decode_proof, root_from_proof
 from flexemu.proof import FORMAT, StepProof, check, check_file, dumps, prove
 from flexemu.reference import ReferenceMachine
-from flexemu.state import WITNESS_BYTES, Panic, State, Status, state_hash
 
 RANDOM_STEPS = 100
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from flexemu.access import FullIO
+from flexemu.isa.mips.state import Status
 from flexemu.isa.riscv.engine import RiscvEngine
 from flexemu.isa.riscv.state import RiscvState
 from flexemu.isa.riscv.step import step
 from flexemu.memory import Memory
-from flexemu.mips.io import FullIO
-from flexemu.state import Status
 from tests.conftest import memory_diff, state_diff
 
 CODE = 0x10000

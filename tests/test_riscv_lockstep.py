@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from flexemu.access import FullIO
+from flexemu.isa.mips.state import Status
 from flexemu.isa.riscv.engine import RiscvEngine
-from flexemu.isa.riscv.loader import RiscvImage, load_riscv
+from flexemu.isa.riscv.loader import Image, load_riscv
 from flexemu.isa.riscv.state import RiscvState
 from flexemu.isa.riscv.step import step
 from flexemu.loader import Program
 from flexemu.memory import Memory
-from flexemu.mips.io import FullIO
-from flexemu.state import Status
 from tests.conftest import memory_diff, state_diff
 from tests.riscv_support import RISCV_TESTS, load_freestanding, program_names
 
@@ -34,7 +34,7 @@ LONG = ("loop.rv64", "loop.rv32", "sort.rv64")  # sort: 1.1M steps of glibc mall
 MEMORY_EVERY = 997  # full-memory comparisons, besides the one at the end
 
 
-def image_of(name: str) -> RiscvImage:
+def image_of(name: str) -> Image:
     record = json.loads((PROGRAMS / f"{name}.expected.json").read_text())
     program = Program.from_file(PROGRAMS / name, record["argv"], {}, record["stdin"].encode())
     return load_riscv(program)

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
+from flexemu.isa.mips.state import Status
 from flexemu.isa.riscv.engine import RiscvEngine
 from flexemu.memory import Memory
 from flexemu.merkle import PROOF_BYTES
-from flexemu.state import Status
 from tests.riscv_support import Machine, prove_and_check
 from tests.test_riscv_lockstep import SMALL, image_of
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import pytest
 
+from flexemu.access import FullIO
+from flexemu.isa.mips.state import Status
 from flexemu.isa.riscv.io import fits
 from flexemu.isa.riscv.state import RiscvState
 from flexemu.isa.riscv.step import step
 from flexemu.merkle import PROOF_BYTES
-from flexemu.mips.io import FullIO
-from flexemu.state import Status
 from tests.riscv_support import (
     RISCV_TESTS,
     load_freestanding,

@@ -15,12 +15,12 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from flexemu.isa.mips.state import Status
 from flexemu.isa.riscv.decode import ENCODINGS
 from flexemu.isa.riscv.panic import Panic
 from flexemu.isa.riscv.state import NO_RESERVATION, RESERVED_DOUBLE, RESERVED_WORD, RiscvState
 from flexemu.isa.riscv.syscalls import SYSCALLS
 from flexemu.memory import Memory
-from flexemu.state import Status
 from tests.riscv_support import Machine, prove_and_check
 
 CODE = 0x0001_0000

@@ -9,13 +9,13 @@ import json
 
 import pytest
 
+from flexemu.isa.mips.state import Status
 from flexemu.isa.riscv.compressed import i_type, r_type, s_type
 from flexemu.isa.riscv.csr import TIME_SHIFT
 from flexemu.isa.riscv.panic import Panic
 from flexemu.isa.riscv.state import NO_RESERVATION, RESERVED_DOUBLE, RESERVED_WORD, RiscvState
 from flexemu.memory import Memory
 from flexemu.merkle import PROOF_BYTES
-from flexemu.state import Status
 from tests.riscv_support import RISCV_TESTS, Machine, prove_and_check
 
 CODE = 0x10000

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from flexemu.isa.mips.state import Status
 from flexemu.isa.riscv.panic import Panic
 from flexemu.isa.riscv.state import RiscvState
 from flexemu.isa.riscv.syscalls import SYSCALLS
@@ -13,7 +14,6 @@ from flexemu.keccak import keccak256
 from flexemu.kernel import linux
 from flexemu.memory import Memory
 from flexemu.merkle import PROOF_BYTES
-from flexemu.state import Status
 from tests.riscv_support import Machine, prove_and_check
 
 CODE, DATA = 0x10000, 0x20000

@@ -18,13 +18,13 @@ import pytest
 from unicorn import UC_ARCH_RISCV, UC_HOOK_INTR, Uc, UcError
 from unicorn import riscv_const as rc
 
+from flexemu.access import FullIO
+from flexemu.isa.mips.state import Status
 from flexemu.isa.riscv.engine import CPU_MODELS, MODES, MSTATUS_FS_DIRTY
 from flexemu.isa.riscv.scan import native_parcel, native_word, traps_parcel, traps_word
 from flexemu.isa.riscv.state import RiscvState
 from flexemu.isa.riscv.step import step
 from flexemu.memory import Memory
-from flexemu.mips.io import FullIO
-from flexemu.state import Status
 
 CODE = 0x100000  # jal reaches +-1 MiB: [0, 0x200000) is mapped
 DATA = 0x300000  # registers point at DATA + 0x1000 + 8 i; +-2 KiB offsets stay mapped

@@ -25,16 +25,15 @@ from arbitration.cli.app import app
 from arbitration.contracts.deploy import deploy_verifier
 from arbitration.contracts.verifier import Verifier
 from flexemu.errors import ProofError
+from flexemu.isa.mips.isa import classify, panic_class
+from flexemu.isa.mips.state import Panic, State, Status
 from flexemu.merkle import PROOF_BYTES
 from flexemu.proof import StepProof, check_file
-from flexemu.state import Panic, State, Status
 from flexemu.vectors import (
     EXPECTED_ERRORS,
     FORMAT,
     INDEX_FORMAT,
-    classify,
     classify_proof,
-    panic_class,
 )
 
 PROGRAMS = Path(__file__).resolve().parents[1] / "scenarios" / "programs"

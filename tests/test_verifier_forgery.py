@@ -43,12 +43,12 @@ from step_cases import (
 )
 
 from flexemu.emulator import Emulator
+from flexemu.isa.mips.address import translate
+from flexemu.isa.mips.bits import sext16, u32
+from flexemu.isa.mips.state import WITNESS_BYTES, State, Status
 from flexemu.merkle import PROOF_BYTES, decode_proof, root_from_proof
-from flexemu.mips.address import translate
-from flexemu.mips.bits import sext16, u32
 from flexemu.proof import StepProof, prove
 from flexemu.reference import ReferenceMachine
-from flexemu.state import WITNESS_BYTES, State, Status
 
 # Witness byte ranges (docs/spec.md section 2) whose change a verifier may also report as
 # an invalid witness rather than a wrong pre-state: status and regs[0].

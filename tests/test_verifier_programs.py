@@ -24,10 +24,10 @@ from arbitration.chain.in_process import InProcessChain
 from arbitration.contracts.deploy import deploy_verifier
 from arbitration.contracts.verifier import Verifier
 from flexemu.emulator import Emulator
+from flexemu.isa.mips.state import State, Status, VMStatus
+from flexemu.isa.mips.step import _rs, _rt, _sa
 from flexemu.memory import Memory
-from flexemu.mips.step import _rs, _rt, _sa
 from flexemu.proof import StepProof, check, prove
-from flexemu.state import State, Status, VMStatus
 
 #: Steps of a long program scanned for instruction classes: the start-up and the main work
 #: begin in the first, output and exit are in the last.

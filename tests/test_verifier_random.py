@@ -71,9 +71,9 @@ from step_cases import (
     python_outcome,
 )
 
+from flexemu.isa.mips.bits import MASK32, sext16, u32
+from flexemu.isa.mips.state import NO_RESERVATION, State, Status
 from flexemu.merkle import PAGE_BYTES
-from flexemu.mips.bits import MASK32, sext16, u32
-from flexemu.state import NO_RESERVATION, State, Status
 
 EXAMPLES = int(os.environ.get("FLEXEMU_VERIFIER_EXAMPLES") or 160)
 SLOW_EXAMPLES = 4000

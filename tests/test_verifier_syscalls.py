@@ -33,11 +33,11 @@ from step_cases import (
     prove,
 )
 
+from flexemu.isa.mips import abi
+from flexemu.isa.mips.state import State, Status
 from flexemu.keccak import keccak256
 from flexemu.merkle import PAGE_BYTES
-from flexemu.mips import abi
 from flexemu.proof import check
-from flexemu.state import State, Status
 
 MASK32 = 0xFFFF_FFFF
 SYSCALL = 0x0000_000C

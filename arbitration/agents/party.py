@@ -43,7 +43,6 @@ from flexemu.errors import FlexEmuError
 from flexemu.loader import Program
 from flexemu.merkle import PROOF_BYTES
 from flexemu.proof import StepProof, check, prove
-from flexemu.state import state_hash
 
 #: Moves that open a party's part in the game; silent_after does not count them.
 OPENING_ACTIONS = ("propose", "challenge")
@@ -209,7 +208,7 @@ class Agent:
         if proof is None:
             proof = self._proofs[c.lo] = prove(self.emulator, c.lo)
         for witness in (self.trace.witness_at(c.lo), proof.witness):
-            if witness is not None and state_hash(witness) == c.hash_lo:
+            if witness is not None and self.emulator.isa.state_hash(witness) == c.hash_lo:
                 return witness, proof.proof
         return None
 

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 from arbitration.agents.strategy import Strategy
 from flexemu.emulator import Emulator
+from flexemu.isa import MachineState
 from flexemu.keccak import keccak256
-from flexemu.state import State, Status
+from flexemu.status import Status
 
 
 def lie(true_hash: bytes, role: str) -> bytes:
@@ -37,9 +38,9 @@ class TraceView:
         self.strategy = strategy
         self.role = role
         self.lie_step: int | None = strategy.step  # forged_proof's default is set by the game
-        self._states: dict[int, State] = {}
+        self._states: dict[int, MachineState] = {}
 
-    def true_state(self, step: int) -> State:
+    def true_state(self, step: int) -> MachineState:
         """The committed true state after `step` steps (cached: bisection revisits steps)."""
         state = self._states.get(step)
         if state is None:
@@ -54,7 +55,7 @@ class TraceView:
             return k is not None and step >= k
         return False
 
-    def state(self, step: int) -> State:
+    def state(self, step: int) -> MachineState:
         """The state this party claims at `step`: the true one, or one with changed fields
         (wrong_output, wrong_exit_code). Opaque lies change only the hash (see hash_at)."""
         state = self.true_state(step)

@@ -79,7 +79,10 @@ def read_stdin_file(path: Path | None) -> bytes:
 StdinOption = Annotated[
     Path | None, typer.Option("--stdin", help="File whose bytes are the guest's standard input.")
 ]
-ProgramArgument = Annotated[str, typer.Argument(help="Static MIPS32 big-endian ELF to run.")]
+ProgramArgument = Annotated[
+    str,
+    typer.Argument(help="Static ELF to run: MIPS32 big-endian, RV64 or RV32 (the ELF says which)."),
+]
 ArgsArgument = Annotated[
     list[str] | None, typer.Argument(help="Arguments passed to the guest (argv[1:]).")
 ]

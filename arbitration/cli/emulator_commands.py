@@ -23,11 +23,12 @@ from arbitration.cli.app import (
     reports_errors,
 )
 from flexemu.emulator import DEFAULT_INTERVAL, Emulator
-from flexemu.engine import Progress as ProgressCallback
 from flexemu.files import read_json, write_atomic
+from flexemu.isa import Isa, MachineState
+from flexemu.isa import Progress as ProgressCallback
 from flexemu.loader import Program
 from flexemu.proof import StepProof, check_file, dumps, prove
-from flexemu.state import State, Status
+from flexemu.status import Status
 
 STATUS_NAMES = {Status.RUNNING: "running", Status.EXITED: "exited", Status.PANICKED: "panicked"}
 
@@ -61,13 +62,14 @@ def progress_bar(description: str, total: int | None) -> Iterator[ProgressCallba
         yield lambda steps: bar.update(task, completed=steps)
 
 
-def state_summary(state: State) -> dict[str, object]:
+def state_summary(state: MachineState, isa: Isa) -> dict[str, object]:
     return {
+        "isa": isa.name,
         "state_hash": "0x" + state.hash().hex(),
         "status": STATUS_NAMES[Status(state.status)],
         "exit_code": state.exit_code if state.status == Status.EXITED else None,
         "panic": state.exit_code if state.status == Status.PANICKED else None,
-        "pc": f"{state.pc:#010x}",
+        "pc": f"{state.pc:#0{2 + 2 * isa.word_bytes}x}",
     }
 
 
@@ -94,7 +96,7 @@ def run(
         print_json(
             {
                 "steps": final.step,
-                **state_summary(final),
+                **state_summary(final, emulator.isa),
                 "stdout": emulator.stdout().decode("utf-8", "replace"),
                 "stderr": emulator.stderr().decode("utf-8", "replace"),
             }
@@ -129,7 +131,8 @@ def state(
     with progress_bar("seeking", step) as progress:
         emulator.seek(step, progress)
     at = emulator.commit()
-    print_json({"step": step, **state_summary(at), "witness": "0x" + at.witness().hex()})
+    summary = state_summary(at, emulator.isa)
+    print_json({"step": step, **summary, "witness": "0x" + at.witness().hex()})
 
 
 @app.command(name="prove", context_settings=GUEST_COMMAND)
@@ -150,7 +153,12 @@ def prove_command(
     claim = prove(emulator, step)
     write_atomic(out, dumps(claim))
     print_json(
-        {"step": step, "out": str(out), "post_state_hash": "0x" + claim.post_state_hash.hex()}
+        {
+            "isa": emulator.isa.name,
+            "step": step,
+            "out": str(out),
+            "post_state_hash": "0x" + claim.post_state_hash.hex(),
+        }
     )
 
 
@@ -162,8 +170,8 @@ def check(
         bool,
         typer.Option(
             "--onchain",
-            help="Check with the Solidity verifier on an in-process EVM (py-evm, Prague) "
-            "and report its gas.",
+            help="Check with the ISA's Solidity verifier on an in-process EVM (py-evm, "
+            "Prague) and report its gas.",
         ),
     ] = False,
 ) -> None:
@@ -177,4 +185,11 @@ def check(
         print_json(check_on_chain(claim, open_chain()))
         return
     post = check_file(claim)
-    print_json({"valid": True, "step": claim.step, "post_state_hash": "0x" + post.hex()})
+    print_json(
+        {
+            "valid": True,
+            "isa": claim.machine.name,
+            "step": claim.step,
+            "post_state_hash": "0x" + post.hex(),
+        }
+    )

@@ -20,8 +20,9 @@ from arbitration.cli.app import (
 from arbitration.cli.emulator_commands import emulator_for, progress_bar
 from flexemu.emulator import Emulator
 from flexemu.files import read_json, write_atomic
+from flexemu.isa import MachineState
 from flexemu.proof import StepProof, prove
-from flexemu.state import State, Status
+from flexemu.status import Status
 from flexemu.vectors import (
     INDEX_FORMAT,
     Seen,
@@ -119,7 +120,7 @@ def _previous_files(out: Path) -> set[str]:
     return listed_files(read_json(index_file), str(index_file))
 
 
-def _classify(emulator: Emulator, final: State, limit: int, per_class: int) -> list[Seen]:
+def _classify(emulator: Emulator, final: MachineState, limit: int, per_class: int) -> list[Seen]:
     """Scan the first `limit` steps with the reference; add the trace's last step and fixed
     point when the program ended past them (they are classified from their proofs)."""
     machine = emulator.machine_at(0)
@@ -156,7 +157,7 @@ def _write_vectors(out: Path, proven: list[tuple[Seen, StepProof]]) -> dict[str,
 
 def _index(
     emulator: Emulator,
-    final: State,
+    final: MachineState,
     scanned: int,
     per_class: int,
     proven: list[tuple[Seen, StepProof]],
@@ -180,6 +181,7 @@ def _index(
             )
     return {
         "format": INDEX_FORMAT,
+        "isa": emulator.isa.name,
         "argv": list(emulator.program.argv),
         "env": dict(emulator.program.env),
         "stdin_bytes": len(emulator.program.stdin),

@@ -2,7 +2,7 @@
 
 Apart from the bindings so that the command line can name parties and statuses without
 loading web3: importing this module costs nothing. `GameStatus` is the game's; the VM's is
-`flexemu.state.Status`.
+`flexemu.status.Status`.
 """
 
 from __future__ import annotations

@@ -13,9 +13,9 @@ from typing import Any
 from arbitration.chain.base import Chain
 from arbitration.chain.errors import ChainError
 from arbitration.contracts.deploy import deploy_verifier
+from arbitration.contracts.verifier import verifier_built
 from flexemu.errors import ProofError
 from flexemu.proof import StepProof, check_step_number
-from flexemu.state import State
 
 
 def chain_description(chain: Chain) -> str:
@@ -33,12 +33,15 @@ def check_on_chain(claim: StepProof, chain: Chain) -> dict[str, Any]:
     A revert (a custom error naming the defect) or a post-state other than the
     claimed one is a ProofError, which the CLI turns into exit code 1.
     """
-    verifier = deploy_verifier(chain)
+    isa = claim.machine.name
+    if not verifier_built(isa):
+        raise ValueError(f"no on-chain verifier for {isa} yet")
+    verifier = deploy_verifier(chain, isa)
     try:
         post = verifier.step_from(claim.pre_state_hash, claim.witness, claim.proof)
     except ChainError as error:
         raise ProofError(str(error)) from None
-    check_step_number(claim, State.from_witness(claim.witness))  # the verifier accepted it
+    check_step_number(claim, claim.machine.from_witness(claim.witness))  # the verifier accepted it
     if post != claim.post_state_hash:
         raise ProofError(
             f"post-state mismatch: the verifier yields 0x{post.hex()}, "
@@ -47,6 +50,7 @@ def check_on_chain(claim: StepProof, chain: Chain) -> dict[str, Any]:
     gas = verifier.measure(claim.pre_state_hash, claim.witness, claim.proof)
     return {
         "valid": True,
+        "isa": isa,
         "step": claim.step,
         "post_state_hash": "0x" + post.hex(),
         "gas": {

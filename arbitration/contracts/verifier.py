@@ -19,10 +19,16 @@ from typing import Any
 
 from web3.contract import Contract
 
+from arbitration.chain.artifacts import BUILD_DIR
 from arbitration.chain.base import Chain, calldata_floor_gas
 
-#: The step verifier contract of each ISA (`contracts/build/NAME.json`).
-VERIFIER_ARTIFACTS = {"mips": "MipsVerifier"}
+#: The step verifier contract of each ISA (`contracts/build/NAME.json`), by the ISA's name in
+#: `flexemu.isa` (`mips` is the game's older name for mips32). RISC-V's artifact may be absent
+#: from a build: `verifier_built` says so before anything is deployed.
+VERIFIER_ARTIFACTS = {
+    "mips": "MipsVerifier", "mips32": "MipsVerifier", "rv64": "RiscvVerifier",
+    "rv32": "RiscvVerifier",
+}  # fmt: skip
 DEFAULT_ISA = "mips"
 
 #: The VM id of each ISA: a claim names its VM, the factory keeps one verifier per id
@@ -54,6 +60,11 @@ def verifier_artifact(isa: str) -> str:
     except KeyError:
         known = ", ".join(sorted(VERIFIER_ARTIFACTS))
         raise ValueError(f"no step verifier for ISA {isa!r} (known: {known})") from None
+
+
+def verifier_built(isa: str) -> bool:
+    """Whether `isa`'s verifier artifact is in `contracts/build/` (so it can be deployed)."""
+    return (BUILD_DIR / f"{verifier_artifact(isa)}.json").is_file()
 
 
 class Verifier:

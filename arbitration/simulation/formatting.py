@@ -46,7 +46,7 @@ def disassembly_text(word: int | None, pc: int) -> str:
     if word is None:
         return "(no instruction: a fixed point or a nullified delay slot)"
     try:
-        from flexemu.mips.disasm import disassemble
+        from flexemu.isa.mips.disasm import disassemble
     except ImportError:  # pragma: no cover  (the disassembler ships with flexemu)
         return f"{word:#010x}"
     try:

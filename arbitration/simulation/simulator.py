@@ -42,8 +42,7 @@ from arbitration.simulation.outcome import ChallengeOutcome, Outcome, StepResolu
 from arbitration.simulation.scenario import Scenario
 from flexemu.emulator import Emulator
 from flexemu.loader import Program
-from flexemu.proof import fetched_word
-from flexemu.state import State
+from flexemu.proof import fetched_word, isa_of_witness
 
 #: Genesis of the default chain: 2100-01-01, far ahead of any wall clock (see module notes).
 GENESIS_TIMESTAMP = 4_102_444_800
@@ -384,7 +383,7 @@ def _step_resolution(game: Game, c: ChallengeView, move: Move) -> StepResolution
         pre_state_hash=c.hash_lo,
         claimed_post_state_hash=c.hash_hi,
         verifier_post_state_hash=move.state_hash or b"",
-        pc=State.from_witness(witness).pc,
+        pc=isa_of_witness(witness).from_witness(witness).pc,
         instruction=fetched_word(witness, proof),
         submitted_by=move.actor,  # type: ignore[arg-type]
         gas=move.gas,

@@ -23,7 +23,7 @@ from typing import Literal, Protocol
 from flexemu.keccak import keccak256
 from flexemu.leafio import LeafIO, read_bytes, write_bytes
 from flexemu.merkle import LEAF_BYTES
-from flexemu.state import Status
+from flexemu.status import Status
 
 
 class KernelState(Protocol):

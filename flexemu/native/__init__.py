@@ -9,7 +9,6 @@ from flexemu.native.step_counter import (
     RunResult,
     StepCounter,
     StepCounterStruct,
-    is_delay_branch,
 )
 
-__all__ = ["CodeGuard", "RunResult", "StepCounter", "StepCounterStruct", "is_delay_branch"]
+__all__ = ["CodeGuard", "RunResult", "StepCounter", "StepCounterStruct"]

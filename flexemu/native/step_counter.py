@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import ctypes
 import mmap
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,8 +50,12 @@ import unicorn
 from unicorn.mips_const import UC_MIPS_REG_PC
 from unicorn.unicorn_py3 import unicorn as _ucmod
 
-from flexemu.mips.decode import WORDS_PER_PAGE, is_delay_branch
+from flexemu.merkle import PAGE_BYTES
 from flexemu.native import _step_counter
+
+WORDS_PER_PAGE = PAGE_BYTES // 4
+#: Whether a (big-endian) instruction word is a branch with a delay slot: given by the ISA.
+DelayBranch = Callable[[int], bool]
 
 _NO_LIMIT = 2**64 - 1
 GUARD_BYTES = 1 << 30  # one flag byte per 4-byte word of the 32-bit address space
@@ -146,6 +151,7 @@ class RunResult:
     prev_word: int  # big-endian word at prev_address, captured at a limit stop
     final_pc: int
     stop_reason: int = STOP_NONE
+    prev_is_delay_branch: bool = False  # the word at prev_address has a delay slot
 
     @property
     def guard_stop(self) -> bool:
@@ -164,7 +170,7 @@ class RunResult:
             self.limit_hit
             and self.hooked >= 2  # prev_address was hooked (and executed) in this run
             and self.last_address == self.prev_address + 4
-            and is_delay_branch(self.prev_word)
+            and self.prev_is_delay_branch
         )
 
     @property
@@ -189,8 +195,14 @@ class StepCounter:
     from other hooks during a run.
     """
 
-    def __init__(self, uc: unicorn.Uc, guard: CodeGuard | None = None) -> None:
+    def __init__(
+        self,
+        uc: unicorn.Uc,
+        guard: CodeGuard | None = None,
+        delay_branch: DelayBranch | None = None,
+    ) -> None:
         lib = _uclib()
+        self._delay_branch = delay_branch
         self._uc = uc
         self._lib = lib
         self.struct = StepCounterStruct()
@@ -268,14 +280,16 @@ class StepCounter:
         s.addresses[0] = s.addresses[1] = begin_pc
         ctypes.memset(s.prev_word, 0, 4)
         uc.emu_start(begin_pc, 0, count=0)
+        prev_word = int.from_bytes(bytes(s.prev_word), "big")
         return RunResult(
             hooked=int(s.hooked),
             limit=int(s.limit),
             last_address=self.last_address,
             prev_address=self.prev_address,
-            prev_word=int.from_bytes(bytes(s.prev_word), "big"),
+            prev_word=prev_word,
             final_pc=uc.reg_read(UC_MIPS_REG_PC),
             stop_reason=int(s.stop_reason),
+            prev_is_delay_branch=self._delay_branch is not None and self._delay_branch(prev_word),
         )
 
     def close(self) -> None:

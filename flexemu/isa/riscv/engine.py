@@ -55,7 +55,7 @@ from flexemu.isa.riscv.step import step as reference_step
 from flexemu.memory import Memory
 from flexemu.merkle import LEAF_BYTES, PAGE_BYTES, PAGE_SHIFT
 from flexemu.native.step_counter import StepCounter
-from flexemu.state import Status
+from flexemu.status import Status
 
 CHUNK = 1 << 22  # steps per unicorn run between progress reports
 MSTATUS_FS_DIRTY = 3 << 13

@@ -3,13 +3,11 @@
 The ELF class picks XLEN. The initial state is a pure function of (ELF bytes,
 argv, env, stdin), laid out as for MIPS (docs/spec.md section 9) with
 XLEN-sized little-endian words, and the whole image below 4 GiB so that RV64
-runs in the same 32-bit committed memory as RV32 (docs/riscv.md, "Initial
-state"). gp is left 0: the program's own `_start` sets it.
+runs in the same 32-bit committed memory as RV32 (docs/spec.md, section
+R8). gp is left 0: the program's own `_start` sets it.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from flexemu.elf_image import (
     ElfFormat,
@@ -23,8 +21,8 @@ from flexemu.elf_image import (
 from flexemu.errors import LoaderError
 from flexemu.isa.riscv.io import ADDRESS_LIMIT
 from flexemu.isa.riscv.state import RiscvState
-from flexemu.loader import Program
 from flexemu.memory import Memory
+from flexemu.program import Image, Program
 
 EM_RISCV = 243
 SP = 2  # x2
@@ -43,15 +41,6 @@ FORMATS = {
     xlen: ElfFormat(f"RV{xlen}", EM_RISCV, xlen // 8, "little", STACK_TOP)
     for xlen in (32, 64)
 }
-
-
-@dataclass
-class RiscvImage:
-    """The initial state, its memory, and the input as a memory of its own."""
-
-    state: RiscvState
-    memory: Memory
-    input_memory: Memory
 
 
 def is_riscv(elf: bytes) -> bool:
@@ -80,8 +69,8 @@ def parse_riscv_elf(elf: bytes, name: str = "program") -> tuple[int, ElfProgram]
     return xlen, program
 
 
-def load_riscv(program: Program) -> RiscvImage:
-    """Build the initial state of a RISC-V `program` (docs/riscv.md, "Initial state")."""
+def load_riscv(program: Program) -> Image:
+    """Build the initial state of a RISC-V `program` (docs/spec.md, section R8)."""
     xlen, elf = parse_riscv_elf(program.elf, program.name)
     assert STACK_TOP <= ADDRESS_LIMIT
     memory = Memory()
@@ -100,4 +89,4 @@ def load_riscv(program: Program) -> RiscvImage:
     state.input_root = input_memory.root()
     state.input_len = len(program.stdin)
     state.mem_root = memory.root()
-    return RiscvImage(state, memory, input_memory)
+    return Image(state, memory, input_memory)

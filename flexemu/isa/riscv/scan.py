@@ -1,7 +1,7 @@
 """Which RISC-V instructions unicorn may run on its own, checked per code page.
 
-Unicorn runs some encodings differently from the reference (docs/riscv.md,
-section 11): counter CSRs read the host clock, compressed FP loads and stores
+Unicorn runs some encodings differently from the reference (docs/spec.md section
+R11): counter CSRs read the host clock, compressed FP loads and stores
 are silent no-ops while mstatus.FS is off, fmv.w.x does not NaN-box, FP
 arithmetic would run instead of panicking, the LR/SC reservation is hidden CPU
 state whose success rule (address *and* unchanged value) differs from the
@@ -98,7 +98,7 @@ def _shift_ok(word: int, funct3: int, width: int) -> bool:
 def native_parcel(parcel: int, xlen: int) -> bool:
     """Whether unicorn runs the compressed instruction `parcel` exactly as the reference.
 
-    HINTs run as their expansions in both (docs/riscv.md 6.3), so they are native.
+    HINTs run as their expansions in both (docs/spec.md R6.3), so they are native.
     """
     quadrant, funct3 = parcel & 3, parcel >> 13
     bit12, rd, rs2 = (parcel >> 12) & 1, (parcel >> 7) & 0x1F, (parcel >> 2) & 0x1F

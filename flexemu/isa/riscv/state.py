@@ -5,7 +5,7 @@ same fixed head (named offsets below). Its first byte is the ISA tag, so the
 state hash of a claim commits to the VM that must check it: a RV64 witness can
 never be read as a RV32 (or MIPS) one. The state hash uses the MIPS framing:
 keccak256 of the witness with its top byte replaced by the VM status. The
-layout is specified in docs/riscv.md, "State witness".
+layout is specified in docs/spec.md, section R2.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from flexemu.errors import WitnessError
 from flexemu.keccak import keccak256
 from flexemu.merkle import EMPTY_ROOT
-from flexemu.state import Status, VMStatus, vm_status
+from flexemu.status import Status, VMStatus, vm_status
 
 # ISA tags (witness byte 0).
 ISA_RV32 = 0x01
@@ -31,7 +31,7 @@ RESERVED_DOUBLE = 8  # lr.d (RV64 only)
 
 # Offsets of the fixed head, identical for both XLENs.
 ISA = 0  # uint8
-STATUS = 1  # uint8, flexemu.state.Status
+STATUS = 1  # uint8, flexemu.status.Status
 EXIT_CODE = 2  # uint8 (the panic code when PANICKED)
 RESERVATION = 3  # uint8, 0 / 4 / 8
 MEM_ROOT = 4  # bytes32

@@ -20,14 +20,14 @@ from __future__ import annotations
 from functools import lru_cache
 
 from flexemu.isa.riscv import alu, atomics, control, csr, fp, loadstore, muldiv, system
-from flexemu.isa.riscv.bits import MASK64, unsigned
+from flexemu.isa.riscv.bits import unsigned
 from flexemu.isa.riscv.compressed import expand
 from flexemu.isa.riscv.decode import Instruction, decode, is_fp_computation
 from flexemu.isa.riscv.io import LeafIO, fits, load
 from flexemu.isa.riscv.panic import Panic, StepPanic
 from flexemu.isa.riscv.registers import Handler
 from flexemu.isa.riscv.state import RiscvState
-from flexemu.state import Status
+from flexemu.stepping import take_step
 
 
 def _table() -> dict[str, Handler]:
@@ -55,14 +55,7 @@ IMPLEMENTATIONS: dict[str, Handler] = _table()
 
 def step(state: RiscvState, io: LeafIO) -> None:
     """Advance `state` by one step."""
-    if state.status != Status.RUNNING:
-        return
-    try:
-        _execute(state, io)
-    except StepPanic as panic:
-        state.status = Status.PANICKED
-        state.exit_code = panic.reason
-    state.step = (state.step + 1) & MASK64  # wraps like every counter in the witness
+    take_step(state, io, _execute)
 
 
 def fetch(state: RiscvState, io: LeafIO) -> tuple[int, int]:

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flexemu.mips.address import StepPanic, aligned, translate
-from flexemu.mips.bits import MASK32, MASK64, join64, s32, sext8, sext16, split64, u32
-from flexemu.mips.io import StepIO
-from flexemu.mips.syscalls import syscall
-from flexemu.state import Panic, State, Status
+from flexemu.access import StepIO
+from flexemu.isa.mips.address import StepPanic, aligned, translate
+from flexemu.isa.mips.bits import MASK32, join64, s32, sext8, sext16, split64, u32
+from flexemu.isa.mips.state import Panic, State
+from flexemu.isa.mips.syscalls import syscall
+from flexemu.stepping import take_step
 
 RA = 31
 
@@ -33,14 +34,7 @@ NULLIFIED = 1  # bit 0 of pc: the delay slot at pc & ~3 is nullified
 
 def step(state: State, io: StepIO) -> None:
     """Advance `state` by one step. `mem_root` is left to the caller (see module doc)."""
-    if state.status != Status.RUNNING:
-        return
-    try:
-        _execute(state, io)
-    except StepPanic as panic:
-        state.status = Status.PANICKED
-        state.exit_code = panic.reason
-    state.step = (state.step + 1) & MASK64  # wraps like every counter in the witness
+    take_step(state, io, _execute)
 
 
 def _execute(state: State, io: StepIO) -> None:

@@ -10,7 +10,7 @@ reference, which decides whether it panics. A state unicorn cannot hold
 the reference until it can.
 
 Code is guarded (docs/spec.md, "The fast engine"): unicorn runs only pages
-the engine scanned with the reference's decoder (`flexemu.mips.decode`), and
+the engine scanned with the reference's decoder (`flexemu.isa.mips.decode`), and
 the native counter stops before every word unicorn would run differently,
 which the reference then steps. Scanned pages are mapped read+execute (W^X):
 a store to one faults, the reference takes that step, and the page drops
@@ -45,14 +45,14 @@ from unicorn import (
 )
 from unicorn import mips_const as mc
 
+from flexemu.isa.mips.bits import u32
+from flexemu.isa.mips.decode import JUMP, RUN, STOP, is_delay_branch, page_flags, runnable_address
+from flexemu.isa.mips.state import State, Status
+from flexemu.isa.mips.step import step
+from flexemu.isa.mips.unicorn_context import read_reservation, write_reservation
 from flexemu.memory import Memory
 from flexemu.merkle import PAGE_BYTES, PAGE_SHIFT
-from flexemu.mips.bits import u32
-from flexemu.mips.decode import JUMP, RUN, STOP, is_delay_branch, page_flags, runnable_address
-from flexemu.mips.step import step
 from flexemu.native.step_counter import CodeGuard, StepCounter
-from flexemu.state import State, Status
-from flexemu.unicorn_context import read_reservation, write_reservation
 
 SYSCALL_INTERRUPT = 17
 CHUNK = 1 << 22  # steps per unicorn run between progress reports
@@ -114,7 +114,7 @@ class FastEngine:
             self._map(number)
             self.uc.mem_write(number << PAGE_SHIFT, bytes(data))
         self.guard = CodeGuard()
-        self.counter = StepCounter(self.uc, self.guard)
+        self.counter = StepCounter(self.uc, self.guard, is_delay_branch)
         self.uc.hook_add(UC_HOOK_MEM_UNMAPPED, self._on_unmapped)
         self.uc.hook_add(UC_HOOK_MEM_WRITE_PROT, self._on_write_protected)
         self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)

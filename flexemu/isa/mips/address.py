@@ -6,15 +6,10 @@ segment is identity-mapped and kseg0/kseg1 are unmapped windows onto the low
 that touch those windows; kseg2/kseg3 need a TLB, which flexEmu does not have.
 """
 
-from flexemu.state import Panic
+from flexemu.isa.mips.state import Panic
+from flexemu.stepping import StepPanic
 
-
-class StepPanic(Exception):  # noqa: N818 - a control-flow signal, not an error
-    """Raised inside a step to end the program deterministically."""
-
-    def __init__(self, reason: Panic) -> None:
-        super().__init__(reason.name)
-        self.reason = reason
+__all__ = ["StepPanic", "aligned", "translate"]
 
 
 def translate(vaddr: int) -> int:

@@ -21,10 +21,10 @@ from __future__ import annotations
 import struct
 from functools import lru_cache
 
+from flexemu.isa.mips import step as spec
+from flexemu.isa.mips.state import Panic, State, Status
+from flexemu.isa.mips.step import OPCODES, step
 from flexemu.merkle import PAGE_BYTES
-from flexemu.mips import step as spec
-from flexemu.mips.step import OPCODES, step
-from flexemu.state import Panic, State, Status
 
 WORDS_PER_PAGE = PAGE_BYTES // 4
 # Guard flags, one byte per word, as the native hook reads them (step_counter.c).

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from flexemu.access import StepIO
+from flexemu.isa.mips import abi
+from flexemu.isa.mips.address import StepPanic, translate
+from flexemu.isa.mips.bits import u32
+from flexemu.isa.mips.state import State, Status
 from flexemu.keccak import keccak256
-from flexemu.mips import abi
-from flexemu.mips.address import StepPanic, translate
-from flexemu.mips.bits import u32
-from flexemu.mips.io import StepIO
-from flexemu.state import State, Status
 
 LEAF = 32
 

@@ -1,4 +1,4 @@
-"""The machine state and its packed witness.
+"""The MIPS machine state and its packed witness.
 
 The witness is a fixed 410-byte big-endian record: everything a verifier needs
 to execute one step besides the memory leaves, which it receives as Merkle
@@ -16,6 +16,7 @@ from enum import IntEnum
 from flexemu.errors import InvalidWitnessError, WitnessError
 from flexemu.keccak import keccak256
 from flexemu.merkle import EMPTY_ROOT
+from flexemu.status import Status, VMStatus, vm_status
 
 WITNESS_BYTES = 410
 NO_RESERVATION = 0xFFFFFFFF
@@ -24,23 +25,6 @@ _HEAD = struct.Struct(">32s32s32sIIIIIIIIIIIQBB")
 _REGS = struct.Struct(">32I")
 _FPU = struct.Struct(">I32I")
 assert _HEAD.size + _REGS.size + _FPU.size == WITNESS_BYTES
-
-
-class Status(IntEnum):
-    """The `status` field of the witness."""
-
-    RUNNING = 0
-    EXITED = 1
-    PANICKED = 2
-
-
-class VMStatus(IntEnum):
-    """The top byte of a state hash (the convention of Cannon's VM status)."""
-
-    EXITED_ZERO = 0
-    EXITED_NONZERO = 1
-    PANICKED = 2
-    UNFINISHED = 3
 
 
 class Panic(IntEnum):
@@ -128,15 +112,6 @@ class State:
         if regs[0] != 0:
             raise InvalidWitnessError(150, "witness register $zero is not zero")
         return state
-
-
-def vm_status(status: int, exit_code: int) -> VMStatus:
-    """The state-hash status byte of a witness's status and exit code (every ISA)."""
-    if status == Status.RUNNING:
-        return VMStatus.UNFINISHED
-    if status == Status.PANICKED:
-        return VMStatus.PANICKED
-    return VMStatus.EXITED_ZERO if exit_code == 0 else VMStatus.EXITED_NONZERO
 
 
 def state_hash(witness: bytes) -> bytes:

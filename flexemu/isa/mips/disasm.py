@@ -3,7 +3,7 @@
 It exists so that people can read what a step does: the simulator names the
 disputed step's instruction, and test vectors are grouped by instruction class.
 It never decides semantics. The tables mirror the decoding of
-`flexemu.mips.step`, and every encoding that step rejects from its fields alone
+`flexemu.isa.mips.step`, and every encoding that step rejects from its fields alone
 (everything outside 6.3, bad EXT/INS fields, RDHWR other than $29, CFC1/CTC1
 other than FCSR, LDC1/SDC1 with an odd register) is class "reserved". The tests
 check that equivalence against the stepper.
@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flexemu.mips import abi
-from flexemu.mips.bits import s32, sext16, u32
-from flexemu.mips.step import _rd, _rs, _rt, _sa  # the spec's field extractors
+from flexemu.isa.mips import abi
+from flexemu.isa.mips.bits import s32, sext16, u32
+from flexemu.isa.mips.step import _rd, _rs, _rt, _sa  # the spec's field extractors
 
 REGISTERS = (
     "zero", "at", "v0", "v1", "a0", "a1", "a2", "a3",

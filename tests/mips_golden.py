@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -76,9 +77,17 @@ def vector_files(name: str) -> dict[str, str]:
     from arbitration.cli import verifier_commands  # noqa: F401  (registers vectors)
     from arbitration.cli.app import app
 
+    # argv[0] is PROGRAM as given and lands on the guest's stack: give it relative to the
+    # repository, so the record does not depend on where the checkout lives.
+    program_arg = str((PROGRAMS / name).relative_to(PROGRAMS.parents[1]))
     with tempfile.TemporaryDirectory() as root:
         out = Path(root) / "v"
-        result = CliRunner().invoke(app, ["vectors", "--out", str(out), str(PROGRAMS / name)])
+        cwd = Path.cwd()
+        os.chdir(PROGRAMS.parents[1])
+        try:
+            result = CliRunner().invoke(app, ["vectors", "--out", str(out), program_arg])
+        finally:
+            os.chdir(cwd)
         assert result.exit_code == 0, result.output
         return {
             str(path.relative_to(out)): sha256(path.read_bytes())

@@ -1,4 +1,6 @@
-"""Binding of the on-chain one-step verifier `MipsVerifier` (docs/spec.md section 12).
+"""Bindings of the on-chain one-step verifiers: `MipsVerifier` (docs/spec.md section 12) and
+`RiscvVerifier` (docs/riscv.md section 12), which share one ABI (`step`, `stepFrom`,
+`stateHash`) and the same named errors.
 
 Calls (`step`, `step_from`, `state_hash`) are `eth_call`s: free, and what an agent uses to
 check a proof before sending it. `measure` sends `stepFrom` as a real transaction to quote
@@ -50,7 +52,7 @@ def floor_gas(calldata: bytes) -> int:
 
 
 class Verifier:
-    """A deployed `MipsVerifier` on a `Chain`."""
+    """A deployed `MipsVerifier` on a `Chain` (subclasses name another verifier artifact)."""
 
     ARTIFACT = "MipsVerifier"
 
@@ -123,3 +125,9 @@ class Verifier:
             calldata_bytes=len(calldata),
             floor_gas=floor_gas(calldata),
         )
+
+
+class RiscvVerifier(Verifier):
+    """A deployed `RiscvVerifier` (RV32 and RV64: the witness's ISA tag selects XLEN)."""
+
+    ARTIFACT = "RiscvVerifier"

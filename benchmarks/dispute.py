@@ -21,10 +21,15 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from arbitration.chain import Chain
-from arbitration.formatting import bisection_rounds, ceil_log2, gas_per_party, moves_per_party
-from arbitration.scenario import load_scenario
-from arbitration.simulator import simulate
+from arbitration.chain.in_process import InProcessChain
+from arbitration.simulation.formatting import (
+    bisection_rounds,
+    ceil_log2,
+    gas_per_party,
+    moves_per_party,
+)
+from arbitration.simulation.scenario import load_scenario
+from arbitration.simulation.simulator import simulate
 from flexemu.emulator import Emulator
 from flexemu.loader import Program
 
@@ -35,19 +40,19 @@ REPEATS = 2
 
 
 def time_transactions() -> list[float]:
-    """Wrap Chain.transact to record each call's wall time: how much of the dispute is the
-    chain (py-evm and web3) rather than the agents' emulators."""
+    """Wrap InProcessChain.transact to record each call's wall time: how much of the dispute
+    is the chain (py-evm and web3) rather than the agents' emulators."""
     spent: list[float] = []
-    original = Chain.transact
+    original = InProcessChain.transact
 
-    def timed(self: Chain, *args: object, **kwargs: object) -> object:
+    def timed(self: InProcessChain, *args: object, **kwargs: object) -> object:
         started = time.perf_counter()
         try:
             return original(self, *args, **kwargs)
         finally:
             spent.append(time.perf_counter() - started)
 
-    Chain.transact = timed  # type: ignore[method-assign]
+    InProcessChain.transact = timed  # type: ignore[method-assign]
     return spent
 
 
@@ -85,7 +90,7 @@ def main() -> None:
         if phase != "total":
             table.add_row(f"  {phase} (last attempt)", f"{seconds:.2f} s")
     table.add_row(
-        "  in Chain.transact (last attempt)",
+        "  in InProcessChain.transact (last attempt)",
         f"{sum(spent):.2f} s, {len(spent)} calls, "
         f"{1000 * sum(spent) / max(len(spent), 1):.1f} ms each",
     )

@@ -16,12 +16,13 @@ import gc
 import random
 import statistics
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
+from raw_unicorn import RunTiming, raw_unicorn
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -32,15 +33,12 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
-from unicorn import UC_ARCH_MIPS, UC_HOOK_INTR, UC_MODE_BIG_ENDIAN, UC_MODE_MIPS32, Uc
-from unicorn import mips_const as mc
 
 from flexemu.emulator import DEFAULT_INTERVAL, Emulator
 from flexemu.engine import FastEngine
-from flexemu.loader import Program, load, parse_elf
+from flexemu.loader import Program, load
 from flexemu.memory import Memory
 from flexemu.merkle import PAGE_BYTES, PAGE_SHIFT
-from flexemu.mips import abi
 from flexemu.proof import check, prove
 from flexemu.reference import ReferenceMachine
 from flexemu.state import State
@@ -87,73 +85,6 @@ def mips(steps: int, seconds: float) -> str:
 
 
 # --------------------------------------------------------------------- 1. run speed
-
-
-@dataclass
-class RunTiming:
-    setup: float  # building the machine: Uc + mappings (and, for the emulator, the loader)
-    run: float  # executing to the end (for the emulator: checkpoints and final commit too)
-    steps: int
-    stdout: bytes
-
-    @property
-    def total(self) -> float:
-        return self.setup + self.run
-
-
-def raw_unicorn(elf: bytes, steps: int) -> RunTiming:
-    """The ceiling: a bare count-limited unicorn, no Python work per instruction.
-
-    PT_LOAD segments and a 1 MiB stack are mapped, and a tiny interrupt hook
-    serves the guest's only syscalls (write, exit, exit_group).
-    """
-    out: list[bytes] = []
-
-    def on_interrupt(uc: Uc, number: int, _: object) -> None:
-        v0 = uc.reg_read(mc.UC_MIPS_REG_V0)
-        if number != 17 or v0 in (4001, 4246):  # not a syscall, exit, exit_group
-            uc.emu_stop()
-        elif v0 == 4004:  # write(fd, buf, n)
-            n = uc.reg_read(mc.UC_MIPS_REG_A2)
-            out.append(bytes(uc.mem_read(uc.reg_read(mc.UC_MIPS_REG_A1), n)))
-            uc.reg_write(mc.UC_MIPS_REG_V0, n)
-            uc.reg_write(mc.UC_MIPS_REG_A3, 0)
-        else:  # ENOSYS
-            uc.reg_write(mc.UC_MIPS_REG_V0, 89)
-            uc.reg_write(mc.UC_MIPS_REG_A3, 1)
-
-    entry, segments, _, _ = parse_elf(elf)
-    gc.collect()
-    start = time.perf_counter()
-    uc = Uc(UC_ARCH_MIPS, UC_MODE_MIPS32 | UC_MODE_BIG_ENDIAN)
-    uc.ctl_set_cpu_model(mc.UC_CPU_MIPS32_24KC)
-    pages = {
-        n
-        for s in segments
-        for n in range(s.vaddr >> PAGE_SHIFT, (s.vaddr + s.memsz + PAGE_BYTES - 1) >> PAGE_SHIFT)
-    }
-    for first, count in _runs(sorted(pages)):
-        uc.mem_map(first << PAGE_SHIFT, count * PAGE_BYTES)
-    for segment in segments:
-        uc.mem_write(segment.vaddr, segment.data)
-    uc.mem_map(abi.STACK_TOP - (1 << 20), 1 << 20)
-    uc.reg_write(mc.UC_MIPS_REG_SP, abi.STACK_TOP - PAGE_BYTES)
-    uc.hook_add(UC_HOOK_INTR, on_interrupt)
-    setup = time.perf_counter()
-    uc.emu_start(entry, 0, count=steps)
-    end = time.perf_counter()
-    return RunTiming(setup - start, end - setup, steps, b"".join(out))
-
-
-def _runs(numbers: list[int]) -> Iterable[tuple[int, int]]:
-    """Sorted page numbers as (first, count) runs of consecutive pages."""
-    first = previous = numbers[0]
-    for number in numbers[1:]:
-        if number != previous + 1:
-            yield first, previous - first + 1
-            first = number
-        previous = number
-    yield first, previous - first + 1
 
 
 def emulator_run(prog: Program) -> tuple[RunTiming, Emulator]:

@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from arbitration.anvil import running_anvil
-from arbitration.outcome import Outcome
-from arbitration.rpc import RpcChain
-from arbitration.scenario import load_scenario
-from arbitration.simulator import simulate
+from arbitration.chain.anvil import running_anvil
+from arbitration.chain.rpc import RpcChain
+from arbitration.simulation.outcome import Outcome
+from arbitration.simulation.scenario import load_scenario
+from arbitration.simulation.simulator import simulate
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 DEFAULT = ("lying-proposer-last-step", "wrong-output", "silent-proposer", "lying-challenger")

@@ -30,9 +30,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from arbitration.chain import Chain
-from arbitration.onchain_check import chain_description
-from arbitration.verifier import StepGas, Verifier
+from arbitration.chain.in_process import InProcessChain
+from arbitration.contracts.deploy import deploy_verifier
+from arbitration.contracts.onchain_check import chain_description
+from arbitration.contracts.verifier import StepGas, Verifier
 from flexemu.emulator import Emulator
 from flexemu.files import write_atomic
 from flexemu.loader import Program
@@ -234,8 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="sampling seed (default 1)")
     options = parser.parse_args(argv)
 
-    chain = Chain.in_process()
-    verifier = Verifier.deploy(chain)
+    chain = InProcessChain.fresh()
+    verifier = deploy_verifier(chain)
     code_size = len(chain.w3.eth.get_code(verifier.address))
     samples = measure_all(verifier, options.sample, options.loop, options.seed)
 

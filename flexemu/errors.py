@@ -15,3 +15,12 @@ class ProofError(FlexEmuError):
 
 class WitnessError(FlexEmuError):
     """A state witness has the wrong size or impossible field values."""
+
+
+class InvalidWitnessError(WitnessError):
+    """A witness field holds a value no state can have; `field` is its byte offset, the
+    argument of the on-chain verifier's error of the same name."""
+
+    def __init__(self, field: int, message: str) -> None:
+        super().__init__(message)
+        self.field = field

@@ -84,10 +84,14 @@ def parse_elf(elf: bytes, name: str = "program") -> tuple[int, list[Segment], in
         raise LoaderError(f"{name}: not an ELF file (bad magic)")
     if len(elf) < 52:
         raise LoaderError(f"{name}: truncated ELF header ({len(elf)} bytes)")
-    if elf[4] != 1:
-        raise LoaderError(f"{name}: wrong ELF class: 64-bit, flexEmu runs 32-bit MIPS")
-    if elf[5] != 2:
-        raise LoaderError(f"{name}: wrong endianness: little-endian, flexEmu runs big-endian MIPS")
+    _check_identity(elf, name)
+    (phoff,) = struct.unpack_from(">I", elf, 28)
+    phentsize, phnum = struct.unpack_from(">HH", elf, 42)
+    if phnum and phoff + phnum * phentsize > len(elf):
+        raise LoaderError(
+            f"{name}: truncated: the program headers ({phnum} at offset {phoff:#x}) extend "
+            f"past the end of the file ({len(elf)} bytes)"
+        )
     try:
         parsed = ELFFile(io.BytesIO(elf))
         header = parsed.header
@@ -111,9 +115,16 @@ def parse_elf(elf: bytes, name: str = "program") -> tuple[int, list[Segment], in
         offset, filesz, memsz, vaddr = (
             seg["p_offset"], seg["p_filesz"], seg["p_memsz"], seg["p_vaddr"]
         )
-        if offset + filesz > len(elf):
+        # A segment with no file bytes (bss only) reads nothing: ld may give it an offset
+        # past the end of the file, and Linux and qemu load it.
+        if filesz and offset + filesz > len(elf):
             raise LoaderError(f"{name}: truncated: segment at {vaddr:#x} extends past the file")
-        if vaddr + memsz > USER_LIMIT or filesz > memsz:
+        if filesz > memsz:
+            raise LoaderError(
+                f"{name}: malformed segment at {vaddr:#x}: p_filesz {filesz:#x} is larger "
+                f"than p_memsz {memsz:#x}"
+            )
+        if vaddr + memsz > USER_LIMIT:
             raise LoaderError(f"{name}: segment at {vaddr:#x} is outside the user address space")
         executable = bool(seg["p_flags"] & 1)
         result.append(Segment(vaddr, elf[offset : offset + filesz], memsz, executable))
@@ -124,6 +135,29 @@ def parse_elf(elf: bytes, name: str = "program") -> tuple[int, list[Segment], in
         0,
     )
     return header["e_entry"], result, phdr, phnum
+
+
+#: The ELF identification bytes flexEmu accepts, and how each other value reads.
+ELF_CLASSES = {1: "32-bit", 2: "64-bit"}
+ELF_ENCODINGS = {1: "little-endian", 2: "big-endian"}
+
+
+def _check_identity(elf: bytes, name: str) -> None:
+    """EI_CLASS and EI_DATA: a foreign value is named, an undefined one is called invalid."""
+    if elf[4] != 1:
+        if elf[4] in ELF_CLASSES:
+            raise LoaderError(
+                f"{name}: wrong ELF class: {ELF_CLASSES[elf[4]]}, flexEmu runs 32-bit MIPS"
+            )
+        raise LoaderError(f"{name}: invalid ELF class {elf[4]} (EI_CLASS must be 1, 32-bit)")
+    if elf[5] != 2:
+        if elf[5] in ELF_ENCODINGS:
+            raise LoaderError(
+                f"{name}: wrong endianness: {ELF_ENCODINGS[elf[5]]}, flexEmu runs big-endian MIPS"
+            )
+        raise LoaderError(
+            f"{name}: invalid ELF data encoding {elf[5]} (EI_DATA must be 2, big-endian)"
+        )
 
 
 def load(program: Program) -> Image:
@@ -152,6 +186,15 @@ def load(program: Program) -> Image:
     return Image(state, memory, input_memory)
 
 
+def guest_string(text: str) -> bytes:
+    """The NUL-terminated bytes of an argument or environment string.
+
+    Linux argv are bytes, and Python hands a non-UTF-8 argument over with surrogate
+    escapes; encoding them back gives the guest the bytes the user typed.
+    """
+    return text.encode("utf-8", "surrogateescape") + b"\0"
+
+
 def build_stack(
     memory: Memory,
     argv: tuple[str, ...],
@@ -167,9 +210,9 @@ def build_stack(
         memory.write_bytes(cursor, data)
         return cursor
 
-    execfn = push((argv[0] if argv else "").encode() + b"\0")
-    env_ptrs = [push(f"{key}={value}".encode() + b"\0") for key, value in reversed(env)][::-1]
-    arg_ptrs = [push(arg.encode() + b"\0") for arg in reversed(argv)][::-1]
+    execfn = push(guest_string(argv[0] if argv else ""))
+    env_ptrs = [push(guest_string(f"{key}={value}")) for key, value in reversed(env)][::-1]
+    arg_ptrs = [push(guest_string(arg)) for arg in reversed(argv)][::-1]
     random = push(RANDOM_BYTES)
     vector = [len(argv), *arg_ptrs, 0, *env_ptrs, 0]
     for key, value in [*auxv, (AT_RANDOM, random), (AT_EXECFN, execfn), (AT_NULL, 0)]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flexemu.emulator import Emulator
-from flexemu.errors import ProofError
+from flexemu.errors import InvalidWitnessError, ProofError
 from flexemu.merkle import LEAF_BYTES, PROOF_BYTES, decode_proof
 from flexemu.mips.address import StepPanic, aligned
 from flexemu.mips.io import ProofIO
@@ -41,10 +41,18 @@ class StepProof:
         }
 
     @classmethod
-    def from_json(cls, data: Any) -> StepProof:
-        """Parse a proof file's object; malformed input is a ValueError naming the field."""
+    def from_json(cls, data: Any, file_format: str = FORMAT) -> StepProof:
+        """Parse a proof file's object; malformed input is a ValueError naming the field.
+
+        `file_format` is the `format` the file must declare: a proof file's, or another
+        format that carries the same fields (a test vector, section 13).
+        """
         if not isinstance(data, dict):
             raise ValueError("a proof file holds a JSON object")
+        if "format" not in data:
+            raise ValueError(f"proof file has no 'format' (expected {file_format!r})")
+        if data["format"] != file_format:
+            raise ValueError(f"'format' must be {file_format!r}, got {data['format']!r}")
         try:
             return cls(
                 step=_integer(data, "step"),
@@ -116,18 +124,40 @@ def fetched_word(witness: bytes, proof: bytes) -> int | None:
 
 
 def check_file(claim: StepProof) -> bytes:
-    """Check a proof file's claim; return the post-state hash it proves."""
+    """Check a proof file's claim; return the post-state hash it proves.
+
+    The checks come in the on-chain verifier's order and carry its error names
+    (WitnessLength, WrongPreState, InvalidWitness), so `check` and `check --onchain`
+    call the same files invalid for the same reason.
+    """
     if len(claim.witness) != WITNESS_BYTES:
-        raise ProofError(f"witness is {len(claim.witness)} bytes, expected {WITNESS_BYTES}")
+        raise ProofError(
+            f"WitnessLength({len(claim.witness)}): a witness is {WITNESS_BYTES} bytes"
+        )
     if state_hash(claim.witness) != claim.pre_state_hash:
-        raise ProofError("wrong pre-state: the witness does not hash to pre_state_hash")
+        raise ProofError(
+            "WrongPreState: wrong pre-state, the witness does not hash to pre_state_hash"
+        )
+    try:
+        pre = State.from_witness(claim.witness)
+    except InvalidWitnessError as error:
+        raise ProofError(f"InvalidWitness({error.field}): {error}") from None
     post = check(claim.witness, claim.proof).hash()
+    check_step_number(claim, pre)
     if post != claim.post_state_hash:
         raise ProofError(
             f"post-state mismatch: the step yields 0x{post.hex()}, "
             f"the file claims 0x{claim.post_state_hash.hex()}"
         )
     return post
+
+
+def check_step_number(claim: StepProof, pre: State) -> None:
+    """The file's `step` is the witness's step counter, or any later step when the witness is
+    terminal (a fixed point: its counter stops at the step that ended the program)."""
+    if claim.step == pre.step or (pre.status != Status.RUNNING and claim.step > pre.step):
+        return
+    raise ProofError(f"the file's step {claim.step} disagrees with the witness, at step {pre.step}")
 
 
 def dumps(claim: StepProof) -> str:

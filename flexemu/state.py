@@ -13,7 +13,7 @@ import struct
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from flexemu.errors import WitnessError
+from flexemu.errors import InvalidWitnessError, WitnessError
 from flexemu.keccak import keccak256
 from flexemu.merkle import EMPTY_ROOT
 
@@ -124,9 +124,9 @@ class State:
         fcsr, *fpr = _FPU.unpack_from(data, _HEAD.size + _REGS.size)
         state = cls(*head, regs=regs, fcsr=fcsr, fpr=fpr)
         if state.status not in set(Status):
-            raise WitnessError(f"witness status {state.status} is not 0, 1 or 2")
+            raise InvalidWitnessError(148, f"witness status {state.status} is not 0, 1 or 2")
         if regs[0] != 0:
-            raise WitnessError("witness register $zero is not zero")
+            raise InvalidWitnessError(150, "witness register $zero is not zero")
         return state
 
 

@@ -14,6 +14,7 @@ the same names come out of a full-memory scan (`scan`) and out of a proof alone
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -229,6 +230,36 @@ def invalid_json(forgery: Forgery, cls: str, instruction: str | None) -> dict[st
         "expect_error": forgery.expect_error,
         "description": forgery.description,
     }
+
+
+#: The relative paths `vector_path` and `invalid_path` produce, and nothing else: the only
+#: files a rerun may remove, whatever an index on disk says.
+VECTOR_FILE = re.compile(r"[a-z0-9][a-z0-9_-]*/(?:[A-Za-z]+-)?[0-9]+\.json")
+
+
+def listed_files(index: Any, where: str) -> set[str]:
+    """The vector files an earlier run's index lists, checked to be names this module writes.
+
+    The index is input like any other: it may be damaged or hostile. An entry that is not
+    a vector path (absolute, `..`, any other name) makes the whole index malformed, so a
+    rerun never deletes a file it did not write.
+    """
+    if not isinstance(index, dict) or index.get("format") != INDEX_FORMAT:
+        raise ValueError(f"{where}: not a vector index ({INDEX_FORMAT})")
+    files = set()
+    for key in ("vectors", "invalid"):
+        entries = index.get(key, [])
+        if not isinstance(entries, list):
+            raise ValueError(f"{where}: malformed vector index: {key!r} is not a list")
+        for position, entry in enumerate(entries):
+            name = entry.get("file") if isinstance(entry, dict) else None
+            if not isinstance(name, str) or not VECTOR_FILE.fullmatch(name):
+                raise ValueError(
+                    f"{where}: malformed vector index: {key}[{position}] does not name a "
+                    f"vector file (got {json.dumps(name)})"
+                )
+            files.add(name)
+    return files
 
 
 def vector_path(cls: str, step: int) -> str:

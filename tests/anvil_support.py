@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import requests
 
-from arbitration.anvil import AnvilNode, find_anvil, running_anvil
+from arbitration.chain.anvil import AnvilNode, find_anvil, running_anvil
 
 REQUIRE_ANVIL = "FLEXEMU_REQUIRE_ANVIL"
 

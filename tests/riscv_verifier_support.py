@@ -1,4 +1,4 @@
-"""The RISC-V reference against the compiled RiscvVerifier in py-evm, one step at a time.
+"""The RISC-V reference against the compiled Verifier in py-evm, one step at a time.
 
 `evm_step(verifier, machine)` proves the machine's next step with the reference (advancing
 the machine), replays it from the proof alone, and requires `stepFrom` on the EVM to return
@@ -8,19 +8,22 @@ WitnessError/ProofError against the contract's named error (`expected_error`).
 
 from __future__ import annotations
 
-from arbitration.chain import Chain, ChainError
-from arbitration.verifier import RiscvVerifier
+from arbitration.chain.errors import ChainError
+from arbitration.chain.in_process import InProcessChain
+from arbitration.contracts import deploy as deployment
+from arbitration.contracts.verifier import Verifier
 from flexemu.errors import ProofError, WitnessError
 from flexemu.isa.riscv.proof import check_step
 from flexemu.isa.riscv.state import RiscvState, state_hash
 from tests.riscv_support import Machine, prove_and_check
 
 
-def deploy() -> RiscvVerifier:
-    return RiscvVerifier.deploy(Chain.in_process())
+def deploy() -> Verifier:
+    """A fresh in-process chain with the RISC-V verifier, deployed as every caller does."""
+    return deployment.deploy_verifier(InProcessChain.fresh(num_accounts=1), "riscv")
 
 
-def evm_step(verifier: RiscvVerifier, machine: Machine) -> tuple[RiscvState, bytes, bytes]:
+def evm_step(verifier: Verifier, machine: Machine) -> tuple[RiscvState, bytes, bytes]:
     """One step through the reference and the EVM; returns (post-state, witness, proof)."""
     pre = machine.state.copy()
     pre.mem_root = machine.memory.root()
@@ -34,7 +37,7 @@ def evm_step(verifier: RiscvVerifier, machine: Machine) -> tuple[RiscvState, byt
     return full, witness, proof
 
 
-def evm_outcome(verifier: RiscvVerifier, witness: bytes, proof: bytes) -> str | bytes:
+def evm_outcome(verifier: Verifier, witness: bytes, proof: bytes) -> str | bytes:
     """The EVM's post-state hash, or the name of the error it reverted with."""
     try:
         return verifier.step(witness, proof)

@@ -19,8 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from arbitration.chain import Chain, ChainError
-from arbitration.verifier import Verifier
+from arbitration.chain.errors import ChainError
+from arbitration.chain.in_process import InProcessChain
+from arbitration.contracts import deploy
+from arbitration.contracts.verifier import Verifier
 from flexemu.errors import FlexEmuError
 from flexemu.memory import Memory
 from flexemu.merkle import PROOF_BYTES
@@ -146,7 +148,7 @@ def python_outcome(witness: bytes, proof: bytes) -> bytes | str:
 
 def deploy_verifier() -> Verifier:
     """A fresh in-process chain with one MipsVerifier: one per test module."""
-    return Verifier.deploy(Chain.in_process(num_accounts=1))
+    return deploy.deploy_verifier(InProcessChain.fresh(num_accounts=1))
 
 
 def assert_evm_agrees(verifier: Verifier, proven: ProvenStep, context: object) -> None:

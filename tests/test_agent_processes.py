@@ -26,14 +26,16 @@ import pytest
 from anvil_support import anvil_or_skip
 from typer.testing import CliRunner
 
-from arbitration import emulator_commands, game_commands, node_commands
-from arbitration.anvil import AnvilNode, stop_process_group
-from arbitration.cli import app
-from arbitration.game import Game, Party, Reason, Status
-from arbitration.outcome import Outcome
-from arbitration.rpc import RpcChain
-from arbitration.scenario import Scenario, Strategy, load_scenario
-from arbitration.simulator import simulate
+from arbitration.agents.strategy import Strategy
+from arbitration.chain.anvil import AnvilNode, stop_process_group
+from arbitration.chain.rpc import RpcChain
+from arbitration.cli import emulator_commands, game_commands, node_commands
+from arbitration.cli.app import app
+from arbitration.contracts.enums import GameStatus, Party, Reason
+from arbitration.contracts.game import Game
+from arbitration.simulation.outcome import Outcome
+from arbitration.simulation.scenario import Scenario, load_scenario
+from arbitration.simulation.simulator import simulate
 
 COMMANDS = (emulator_commands, game_commands, node_commands)  # registered on `app`
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -41,7 +43,7 @@ SCENARIO = "wrong-output"
 KILL_AFTER_MOVES = 3
 #: A process that prints nothing for this long is stuck: fail instead of hanging the suite.
 STUCK_SECONDS = 180
-FLEXEMU_GAME = [sys.executable, "-c", "from arbitration.cli import main; main()"]
+FLEXEMU_GAME = [sys.executable, "-c", "from arbitration.cli.main import main; main()"]
 
 
 class AgentProcess:
@@ -181,7 +183,7 @@ def test_the_chain_holds_the_same_verdict_as_the_embedded_run(dispute: Dispute) 
     embedded = dispute.embedded
     resolution = embedded.resolution
     assert embedded.winner == "challenger" and resolution is not None
-    assert (view.status, view.reason) == (Status.CHALLENGER_WON, Reason.STEP)
+    assert (view.status, view.reason) == (GameStatus.CHALLENGER_WON, Reason.STEP)
     assert view.winner() == Party.CHALLENGER
     assert chain.call(game.contract.functions.winner()) == chain.accounts[2]
     assert view.lo == embedded.disputed_step == dispute.scenario.expect.disputed_step
@@ -300,5 +302,5 @@ def test_a_silent_proposer_loses_on_time_across_processes(
     bisections = [e for e in proposer.events if e.get("action") == "bisect"]
     assert len(bisections) == scenario.proposer.moves
     view = Game(RpcChain(node.url), game).view()
-    assert (view.status, view.reason) == (Status.CHALLENGER_WON, Reason.TIMEOUT)
+    assert (view.status, view.reason) == (GameStatus.CHALLENGER_WON, Reason.TIMEOUT)
     assert view.proposer_clock == 0 < view.challenger_clock

@@ -16,11 +16,19 @@ from typing import Any
 
 import pytest
 
-from arbitration.chain import Chain, ChainError
-from arbitration.game import Game
-from arbitration.outcome import Move, Outcome
-from arbitration.scenario import GameSettings, ProgramSpec, Scenario, Strategy
-from arbitration.simulator import GENESIS_TIMESTAMP, default_chain, deploy_contracts, simulate
+from arbitration.agents.move import Move
+from arbitration.agents.strategy import Strategy
+from arbitration.chain.base import Chain
+from arbitration.chain.errors import ChainError
+from arbitration.contracts.game import Game
+from arbitration.simulation.outcome import Outcome
+from arbitration.simulation.scenario import GameSettings, ProgramSpec, Scenario
+from arbitration.simulation.simulator import (
+    GENESIS_TIMESTAMP,
+    default_chain,
+    deploy_contracts,
+    simulate,
+)
 from flexemu.emulator import Emulator
 
 RESOLVING = ("step", "timeout", "resolve")

@@ -8,9 +8,12 @@ from __future__ import annotations
 import pytest
 from eth_utils import keccak
 
-from arbitration.chain import Chain, ChainError, Receipt
-from arbitration.game import Game, GameFactory
-from arbitration.verifier import Verifier
+from arbitration.chain.base import Chain
+from arbitration.chain.errors import ChainError
+from arbitration.chain.in_process import InProcessChain
+from arbitration.chain.receipt import Receipt
+from arbitration.contracts.deploy import deploy_game
+from arbitration.contracts.game import Game
 
 GENESIS = 4_102_444_800  # one second per block: both chains stamp the same timestamps
 BOND = 10**18
@@ -18,7 +21,7 @@ BOND = 10**18
 
 def play(chain: Chain) -> tuple[list[Receipt], list[ChainError], Game]:
     """The same sequence on any chain: deployments, a game, moves, and failing moves."""
-    factory = GameFactory.deploy(chain, Verifier.deploy(chain).address)
+    factory = deploy_game(chain).factory
     receipts = [chain.last_receipt]
     proposer, challenger = chain.accounts[1], chain.accounts[2]
     game, _, created = factory.create(proposer, keccak(b"pre"), keccak(b"claim"), 100, 60, BOND)
@@ -52,8 +55,8 @@ def comparable(receipt: Receipt) -> tuple:
 
 @pytest.fixture(scope="module")
 def played() -> tuple[Chain, Chain, tuple, tuple]:
-    fast = Chain.in_process(genesis_timestamp=GENESIS)
-    web3 = Chain.in_process(genesis_timestamp=GENESIS)
+    fast = InProcessChain.fresh(genesis_timestamp=GENESIS)
+    web3 = InProcessChain.fresh(genesis_timestamp=GENESIS)
     blocks = web3.w3.eth.filter("latest")  # eth-tester feeds filters: the web3 path it is
     web3_played = play(web3)
     # every transaction's block went through eth-tester's mining, which fed the filter (the
@@ -103,7 +106,7 @@ def test_get_logs_reads_what_eth_get_logs_returns(played) -> None:
 
 
 def test_nonces_follow_sends_by_web3_and_snapshot_reverts() -> None:
-    chain = Chain.in_process()
+    chain = InProcessChain.fresh()
     sender, other = chain.accounts[1], chain.accounts[2]
     pay = chain.w3.eth.send_transaction
 
@@ -134,7 +137,7 @@ def test_the_same_moves_make_the_same_blocks() -> None:
     """Blocks repeat exactly, hashes included: PREVRANDAO is derived, not random."""
     hashes = []
     for _ in range(2):
-        chain = Chain.in_process(genesis_timestamp=GENESIS)
+        chain = InProcessChain.fresh(genesis_timestamp=GENESIS)
         receipts, _, _ = play(chain)
         hashes.append([chain.w3.eth.get_block(r.block_number)["hash"] for r in receipts])
     assert hashes[0] == hashes[1]

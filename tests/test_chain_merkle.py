@@ -9,13 +9,10 @@ import random
 import pytest
 from eth_utils import keccak
 
-from arbitration.chain import (
-    BUILD_DIR,
-    Chain,
-    ChainError,
-    current_source_hash,
-    load_artifact,
-)
+from arbitration.chain.artifacts import BUILD_DIR, current_source_hash, load_artifact
+from arbitration.chain.base import Chain
+from arbitration.chain.errors import ChainError
+from arbitration.chain.in_process import InProcessChain
 
 DEPTH = 27
 LEAVES = 1 << DEPTH
@@ -65,7 +62,7 @@ def flip(b: bytes, pos: int, mask: int = 0x01) -> bytes:
 
 @pytest.fixture(scope="module")
 def chain() -> Chain:
-    return Chain.in_process()
+    return InProcessChain.fresh()
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +98,7 @@ def test_chain_is_cancun(chain: Chain):
 
 
 def test_snapshot_revert():
-    ch = Chain.in_process(num_accounts=2)
+    ch = InProcessChain.fresh(num_accounts=2)
     assert len(ch.accounts) == 2
     snap = ch.snapshot()
     h = ch.deploy("MerkleHarness")
@@ -331,7 +328,7 @@ def test_error_decoder_standard_and_unknown():
     from eth_tester.exceptions import TransactionFailed
     from eth_utils import function_signature_to_4byte_selector as sel
 
-    from arbitration.chain import ErrorDecoder, _revert_data_from_exception
+    from arbitration.chain.errors import ErrorDecoder, revert_data_from_exception
 
     dec = ErrorDecoder(load_artifact("MerkleHarness")["abi"])
     err = dec.to_error(sel("Error(string)") + encode(["string"], ["boom"]))
@@ -347,6 +344,6 @@ def test_error_decoder_standard_and_unknown():
     # the shape eth-tester 0.14 + web3 8 actually raise for custom errors
     data = sel("ProofTruncated()")
     raised = TransactionFailed(f"execution reverted: {data!r}")
-    assert _revert_data_from_exception(raised) == (data, str(raised))
+    assert revert_data_from_exception(raised) == (data, str(raised))
     oog = TransactionFailed("execution reverted: Out of gas: Needed 12 - Remaining 9")
-    assert _revert_data_from_exception(oog)[0] is None
+    assert revert_data_from_exception(oog)[0] is None

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from arbitration.cli import app
+from arbitration.cli.app import app
 
 PROGRAMS = Path(__file__).resolve().parents[1] / "scenarios" / "programs"
 
 
 @pytest.fixture(scope="module")
 def runner() -> CliRunner:
-    from arbitration import emulator_commands  # noqa: F401  (registers the commands)
+    from arbitration.cli import emulator_commands  # noqa: F401  (registers the commands)
 
     return CliRunner()
 
@@ -99,7 +99,7 @@ def test_bad_program_is_exit_two_with_one_line(
 
 def test_unreadable_proof_file_is_exit_two(runner: CliRunner, tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
-    bad.write_text('{"step": 1}')
+    bad.write_text('{"format": "flexemu-step-proof/1", "step": 1}')
     code, _, err = invoke(runner, "check", str(bad))
     assert code == 2 and "no 'pre_state_hash'" in err
     code, _, err = invoke(runner, "check", str(tmp_path / "missing.json"))
@@ -110,7 +110,7 @@ def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
     text = tmp_path / "notes.txt"
     text.write_text("not a program\n")
     result = subprocess.run(
-        [sys.executable, "-c", "from arbitration.cli import main; main()", "run", str(text)],
+        [sys.executable, "-c", "from arbitration.cli.main import main; main()", "run", str(text)],
         capture_output=True,
         text=True,
         check=False,

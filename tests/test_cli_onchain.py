@@ -18,7 +18,7 @@ from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
 from typer.testing import CliRunner
 
-from arbitration.cli import app
+from arbitration.cli.app import app
 from flexemu.emulator import Emulator
 from flexemu.merkle import PROOF_BYTES
 from flexemu.proof import StepProof, dumps, prove
@@ -27,7 +27,7 @@ RUNNER = CliRunner()
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
-    from arbitration import emulator_commands  # noqa: F401  (registers check)
+    from arbitration.cli import emulator_commands  # noqa: F401  (registers check)
 
     result = RUNNER.invoke(app, list(args))
     return result.exit_code, result.stdout, result.stderr
@@ -132,7 +132,7 @@ def test_forged_proofs_exit_one_naming_the_error(
         (None, "No such file"),
         ("{not json", "not JSON"),
         ("[1, 2]", "JSON object"),
-        ({"step": 1}, "pre_state_hash"),
+        ({"format": "flexemu-step-proof/1", "step": 1}, "pre_state_hash"),
         ("short-hash", "must be 32 bytes"),
         ("bad-hex", "not valid hex"),
     ],

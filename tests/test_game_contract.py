@@ -14,18 +14,14 @@ from typing import Any
 import pytest
 from eth_utils import keccak
 
-from arbitration.chain import Chain, ChainError
-from arbitration.game import (
-    GAME_ARTIFACT,
-    Game,
-    GameFactory,
-    GameView,
-    GameWatcher,
-    Party,
-    Reason,
-    Status,
-)
-from arbitration.verifier import Verifier
+from arbitration.chain.base import Chain
+from arbitration.chain.errors import ChainError
+from arbitration.chain.in_process import InProcessChain
+from arbitration.contracts.deploy import deploy_game
+from arbitration.contracts.enums import GameStatus, Party, Reason
+from arbitration.contracts.events import GAME_ARTIFACT
+from arbitration.contracts.game import Game, GameFactory, GameWatcher
+from arbitration.contracts.view import GameView
 from flexemu.proof import prove
 
 GENESIS = 4_102_444_800  # far ahead of the wall clock: one second per block, exactly
@@ -38,12 +34,12 @@ N = 1000
 
 @pytest.fixture(scope="module")
 def chain() -> Chain:
-    return Chain.in_process(genesis_timestamp=GENESIS)
+    return InProcessChain.fresh(genesis_timestamp=GENESIS)
 
 
 @pytest.fixture(scope="module")
 def factory(chain: Chain) -> GameFactory:
-    return GameFactory.deploy(chain, Verifier.deploy(chain).address)
+    return deploy_game(chain).factory
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +111,7 @@ def test_create_binds_the_claim_and_emits_game_created(
     assert chain.w3.eth.get_balance(game.address) == BOND
     on_chain = game.view()
     assert on_chain == view
-    assert (on_chain.status, on_chain.turn) == (Status.UNCHALLENGED, Party.NONE)
+    assert (on_chain.status, on_chain.turn) == (GameStatus.UNCHALLENGED, Party.NONE)
     assert (on_chain.lo, on_chain.hi, on_chain.hash_lo, on_chain.hash_hi) == (0, N, PRE, CLAIM)
     assert game.clocks() == (CLOCK, CLOCK)
     assert factory.created_events(receipt.block_number)[0].args["game"] == game.address
@@ -158,7 +154,7 @@ def test_challenge_rules(chain: Chain, factory: GameFactory, parties: tuple[str,
     ]
     view = game.view()
     assert (view.status, view.turn, view.challenger) == (
-        Status.IN_PROGRESS,
+        GameStatus.IN_PROGRESS,
         Party.PROPOSER,
         challenger,
     )
@@ -289,7 +285,7 @@ def test_a_move_on_the_last_second_is_on_time_one_more_is_not(
     game.respond(challenger, N // 2, False)
     # The next block is a second later: more than the proposer's 0 seconds left.
     reverts("ClockExpired", lambda: game.bisect(proposer, N // 4, CLAIM))
-    assert game.view().status == Status.IN_PROGRESS
+    assert game.view().status == GameStatus.IN_PROGRESS
     game.timeout(bystander)
     assert game.view().winner() == Party.CHALLENGER
 
@@ -320,7 +316,7 @@ def test_timeout_by_anyone_pays_both_bonds_to_the_other_party(
     assert balance(chain, proposer) - before == 2 * BOND
     assert chain.w3.eth.get_balance(game.address) == 0
     view = game.view()
-    assert (view.status, view.winner()) == (Status.PROPOSER_WON, Party.PROPOSER)
+    assert (view.status, view.winner()) == (GameStatus.PROPOSER_WON, Party.PROPOSER)
     assert chain.call(game.contract.functions.winner()) == proposer
 
 
@@ -338,7 +334,7 @@ def test_unchallenged_claim_resolves_for_the_proposer_after_the_window(
     resolved = dict(events(game, receipt))["Resolved"]
     assert (resolved["reason"], resolved["payout"]) == (Reason.UNCHALLENGED, BOND)
     assert balance(chain, proposer) - before == BOND
-    assert game.view().status == Status.PROPOSER_WON
+    assert game.view().status == GameStatus.PROPOSER_WON
 
 
 def test_everything_reverts_game_over_after_the_resolution(
@@ -445,7 +441,7 @@ def test_a_true_claim_survives_a_lying_challenger(
     reverts("MerkleProofInvalid", lambda: game.step(challenger, proof.witness, forged))
     other = prove(tiny_sum, k - 2)  # a valid proof of the wrong step
     reverts("WrongPreState", lambda: game.step(challenger, other.witness, other.proof))
-    assert game.view().status == Status.IN_PROGRESS  # rejected proofs change nothing
+    assert game.view().status == GameStatus.IN_PROGRESS  # rejected proofs change nothing
     receipt = game.step(proposer, proof.witness, proof.proof)
     names = [name for name, _ in events(game, receipt)]
     assert names == ["StepProven", "Resolved", "BondPaid"]
@@ -543,7 +539,7 @@ def test_the_implementation_is_not_a_game(
     bind = fn.initialize(player, PRE, CLAIM, N, CLOCK)
     reverts("NotFactory", lambda: chain.transact(bind, player, gas=300_000))
     view = implementation.view()
-    assert (view.status, view.turn, view.challenger) == (Status.UNCHALLENGED, Party.NONE, None)
+    assert (view.status, view.turn, view.challenger) == (GameStatus.UNCHALLENGED, Party.NONE, None)
     assert int(view.proposer, 16) == 0
     assert chain.w3.eth.get_balance(implementation.address) == 0
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from flexemu.emulator import Emulator
 from flexemu.errors import LoaderError
 from flexemu.loader import (
     AT_BASE,
@@ -38,6 +39,7 @@ from flexemu.mips import abi
 from flexemu.state import NO_RESERVATION, Status
 
 PT_NULL, PT_LOAD, PT_INTERP, PT_TLS = 0, 1, 3, 7
+DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
 # ------------------------------------------------------------------ ELF surgery
@@ -211,6 +213,44 @@ def test_segment_past_end_of_file(tmp_path, hello_elf):
     offset = header(hello_elf)["phoff"] + 32 * index + 16  # p_filesz
     message = load_error(tmp_path, patched(hello_elf, offset, ">I", len(hello_elf) + 1))
     assert "truncated" in message
+
+
+@pytest.mark.parametrize("ei_class", [0, 3, 0xFF])
+def test_undefined_elf_class_is_called_invalid(tmp_path, hello_elf, ei_class):
+    message = load_error(tmp_path, patched(hello_elf, 4, "B", ei_class))
+    assert f"invalid ELF class {ei_class}" in message and "64-bit" not in message
+
+
+@pytest.mark.parametrize("ei_data", [0, 3])
+def test_undefined_elf_data_encoding_is_called_invalid(tmp_path, hello_elf, ei_data):
+    message = load_error(tmp_path, patched(hello_elf, 5, "B", ei_data))
+    assert f"invalid ELF data encoding {ei_data}" in message and "little" not in message
+
+
+def test_file_size_above_memory_size(tmp_path, hello_elf):
+    index, phdr = next((i, p) for i, p in enumerate(program_headers(hello_elf)) if p[0] == PT_LOAD)
+    offset = header(hello_elf)["phoff"] + 32 * index + 20  # p_memsz
+    message = load_error(tmp_path, patched(hello_elf, offset, ">I", phdr[4] - 4))
+    assert f"p_filesz {phdr[4]:#x} is larger than p_memsz {phdr[4] - 4:#x}" in message
+    assert "address space" not in message
+
+
+@pytest.mark.parametrize("past", [0, 1, 1 << 20])
+def test_program_headers_past_the_end_of_the_file(tmp_path, hello_elf, past):
+    message = load_error(tmp_path, patched(hello_elf, 28, ">I", len(hello_elf) + past))
+    assert "truncated" in message and "program headers" in message
+    assert "no loadable segment" not in message
+
+
+def test_bss_only_segment_with_its_offset_past_the_end_loads():
+    """ld's output for .text + page-aligned .bss (tests/data/README.md); qemu-mips prints ok."""
+    elf = (DATA_DIR / "bss_only").read_bytes()
+    bss = [p for p in program_headers(elf) if p[0] == PT_LOAD and p[4] == 0]
+    assert bss and bss[0][1] > len(elf), "the committed ELF no longer has the shape under test"
+    emulator = Emulator(Program.from_file(DATA_DIR / "bss_only"))
+    final = emulator.run()
+    assert (final.status, final.exit_code) == (Status.EXITED, 0)
+    assert emulator.stdout() == b"ok\n"
 
 
 # ------------------------------------------------------------------ the initial state

@@ -19,11 +19,13 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from arbitration.narration import Narrator, closing_lines, interval_bar, move_row
-from arbitration.outcome import Move, Outcome, StepResolution
-from arbitration.plot import BAR_RIGHT, LEFT, render_svg
-from arbitration.report import build_report, dumps_report, expectation_mismatches
-from arbitration.scenario import Expectation, ProgramSpec, Scenario, Strategy
+from arbitration.agents.move import Move
+from arbitration.agents.strategy import Strategy
+from arbitration.simulation.narration import Narrator, closing_lines, interval_bar, move_row
+from arbitration.simulation.outcome import Outcome, StepResolution
+from arbitration.simulation.plot import BAR_RIGHT, LEFT, render_svg
+from arbitration.simulation.report import build_report, dumps_report, expectation_mismatches
+from arbitration.simulation.scenario import Expectation, ProgramSpec, Scenario
 
 REPO = Path(__file__).resolve().parents[1]
 SVG = "{http://www.w3.org/2000/svg}"

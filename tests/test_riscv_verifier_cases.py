@@ -1,4 +1,4 @@
-"""RiscvVerifier against the reference on every hand-written step case and on random steps.
+"""Verifier against the reference on every hand-written step case and on random steps.
 
 The step and syscall cases of tests/test_riscv_step.py and tests/test_riscv_syscalls.py run
 unchanged, with their `prove_and_check` replaced by one that also sends the step to the
@@ -19,7 +19,7 @@ from types import ModuleType
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from arbitration.verifier import RiscvVerifier
+from arbitration.contracts.verifier import Verifier
 from flexemu.isa.riscv.proof import check_step
 from tests import test_riscv_step, test_riscv_syscalls
 from tests.riscv_support import Machine
@@ -70,13 +70,13 @@ def _case_id(case: Case) -> str:
 
 
 @pytest.fixture(scope="module")
-def verifier() -> RiscvVerifier:
+def verifier() -> Verifier:
     return deploy()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
 def test_case_agrees_on_chain(
-    case: Case, verifier: RiscvVerifier, monkeypatch: pytest.MonkeyPatch
+    case: Case, verifier: Verifier, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     module, function, kwargs = case
     steps: list[int] = []
@@ -99,10 +99,10 @@ def test_random_steps_agree_on_chain(drawn: tuple[Machine, int, int]) -> None:
     evm_step(_shared_verifier(), machine)
 
 
-_VERIFIER: list[RiscvVerifier] = []
+_VERIFIER: list[Verifier] = []
 
 
-def _shared_verifier() -> RiscvVerifier:
+def _shared_verifier() -> Verifier:
     """One verifier for every hypothesis example (fixtures are not reset between them)."""
     if not _VERIFIER:
         _VERIFIER.append(deploy())

@@ -1,4 +1,4 @@
-"""Forged RISC-V step proofs against RiscvVerifier: never the honest result, always consensus.
+"""Forged RISC-V step proofs against Verifier: never the honest result, always consensus.
 
 As tests/test_verifier_forgery.py does for MIPS: for honest steps that consume proofs in
 every way a RISC-V step can (a compressed ALU step, a 4-byte fetch across a leaf boundary,
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from arbitration.chain import ChainError
-from arbitration.verifier import RiscvVerifier
+from arbitration.chain.errors import ChainError
+from arbitration.contracts.verifier import Verifier
 from flexemu.isa.riscv.compressed import i_type, r_type, s_type
 from flexemu.isa.riscv.state import RiscvState, state_hash
 from flexemu.memory import Memory
@@ -102,12 +102,12 @@ STEPS["sc.w"] = (_sc_machine(), 2)
 
 
 @pytest.fixture(scope="module")
-def verifier() -> RiscvVerifier:
+def verifier() -> Verifier:
     return deploy()
 
 
 @pytest.fixture(scope="module")
-def honest(verifier: RiscvVerifier) -> dict[str, Honest]:
+def honest(verifier: Verifier) -> dict[str, Honest]:
     proved = {}
     for name, (m, _) in STEPS.items():
         m = m.copy()
@@ -176,7 +176,7 @@ def forgeries(h: Honest, stride: int) -> Iterator[tuple[str, bytes, bytes, froze
     yield "witness one byte long", h.witness + b"\0", h.proof, frozenset({"WitnessLength"})
 
 
-def check_forgeries(verifier: RiscvVerifier, name: str, h: Honest, stride: int) -> None:
+def check_forgeries(verifier: Verifier, name: str, h: Honest, stride: int) -> None:
     pre = state_hash(h.witness)
     count = 0
     for what, witness, proof, allowed in forgeries(h, stride):
@@ -200,7 +200,7 @@ def check_forgeries(verifier: RiscvVerifier, name: str, h: Honest, stride: int) 
 
 @pytest.mark.parametrize("name", sorted(STEPS))
 def test_forgeries_are_rejected_and_agree(
-    name: str, honest: dict[str, Honest], verifier: RiscvVerifier
+    name: str, honest: dict[str, Honest], verifier: Verifier
 ) -> None:
     """Every witness byte of the read and sc steps, every 13th of the others."""
     check_forgeries(verifier, name, honest[name], 1 if name in FULL_WITNESS else 13)
@@ -209,7 +209,7 @@ def test_forgeries_are_rejected_and_agree(
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(STEPS))
 def test_every_witness_byte_forged(
-    name: str, honest: dict[str, Honest], verifier: RiscvVerifier
+    name: str, honest: dict[str, Honest], verifier: Verifier
 ) -> None:
     check_forgeries(verifier, name, honest[name], 1)
 
@@ -226,7 +226,7 @@ def test_every_witness_byte_forged(
     ],
 )
 def test_non_canonical_witnesses_are_rejected(
-    field: int, value: int, error: str, honest: dict[str, Honest], verifier: RiscvVerifier
+    field: int, value: int, error: str, honest: dict[str, Honest], verifier: Verifier
 ) -> None:
     h = honest["c.add"]
     witness = h.witness[:field] + bytes([value]) + h.witness[field + 1 :]
@@ -235,7 +235,7 @@ def test_non_canonical_witnesses_are_rejected(
 
 
 def test_x0_must_be_zero_and_rv32_has_no_double_reservation(
-    honest: dict[str, Honest], verifier: RiscvVerifier
+    honest: dict[str, Honest], verifier: Verifier
 ) -> None:
     h = honest["c.add"]
     x0 = 132 + 8 + 7  # RV64: pc is 8 bytes, x0's last byte

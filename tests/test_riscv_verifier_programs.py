@@ -1,4 +1,4 @@
-"""RiscvVerifier against the reference on the steps of the RISC-V instruction test programs.
+"""Verifier against the reference on the steps of the RISC-V instruction test programs.
 
 Each step is proved by the reference (full memory), replayed from the proof alone, and sent
 to `stepFrom` on the compiled contract in py-evm: the post-state hashes must be equal.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from arbitration.verifier import RiscvVerifier
+from arbitration.contracts.verifier import Verifier
 from flexemu.isa.riscv.step import _decoded, fetch, step
 from flexemu.isa.riscv.syscalls import A7
 from flexemu.mips.io import FullIO
@@ -26,7 +26,7 @@ InstructionClass = tuple
 
 
 @pytest.fixture(scope="module")
-def verifier() -> RiscvVerifier:
+def verifier() -> Verifier:
     return deploy()
 
 
@@ -39,9 +39,7 @@ def instruction_class(machine: Machine) -> InstructionClass:
     return (name, length, state.x[A7]) if name == "ecall" else (name, length)
 
 
-def check_program(
-    verifier: RiscvVerifier, name: str, every: bool
-) -> tuple[int, set[InstructionClass]]:
+def check_program(verifier: Verifier, name: str, every: bool) -> tuple[int, set[InstructionClass]]:
     """Step `name` to its end, checking selected steps on the EVM; (checked, classes seen)."""
     machine = load_freestanding(RISCV_TESTS / "elf" / name)
     io = FullIO(machine.memory, machine.input_memory, record=False)
@@ -61,12 +59,12 @@ def check_program(
 
 
 @pytest.mark.parametrize("name", PROGRAMS)
-def test_program_steps_agree(verifier: RiscvVerifier, name: str) -> None:
+def test_program_steps_agree(verifier: Verifier, name: str) -> None:
     checked, seen = check_program(verifier, name, every=name.startswith("fp_csr"))
     assert checked >= len(seen) > 5
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", PROGRAMS)
-def test_every_step_agrees(verifier: RiscvVerifier, name: str) -> None:
+def test_every_step_agrees(verifier: Verifier, name: str) -> None:
     check_program(verifier, name, every=True)

@@ -14,10 +14,11 @@ import pytest
 from anvil_support import FaultyProxy, anvil_or_skip, faults, require_anvil, unused_port
 from eth_account import Account
 
-from arbitration import emulator_commands, node_commands
-from arbitration.anvil import AnvilNode, running_anvil
-from arbitration.chain import Chain, ChainError
-from arbitration.rpc import NodeUnavailableError, RetryPolicy, RpcChain
+from arbitration.chain.anvil import AnvilNode, running_anvil
+from arbitration.chain.errors import ChainError
+from arbitration.chain.in_process import InProcessChain
+from arbitration.chain.rpc import NodeUnavailableError, RetryPolicy, RpcChain
+from arbitration.cli import emulator_commands, node_commands
 
 COMMANDS = (emulator_commands, node_commands)  # imported to register them on `app`
 
@@ -53,7 +54,7 @@ def test_description_names_the_node(node: AnvilNode) -> None:
 
 def test_gas_and_revert_reasons_match_the_in_process_chain(node: AnvilNode) -> None:
     """Two EVM implementations on the same fork must charge the same gas and revert alike."""
-    local, remote = Chain.in_process(), RpcChain(node.url)
+    local, remote = InProcessChain.fresh(), RpcChain(node.url)
     receipts = []
     for chain in (local, remote):
         harness = chain.deploy("MerkleHarness", gas=HARNESS_GAS)

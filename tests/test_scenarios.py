@@ -12,15 +12,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from arbitration.cli import app
-from arbitration.scenario import (
+from arbitration.agents.strategy import STRATEGIES, STRATEGY_PARAMETERS, strategy_text
+from arbitration.cli.app import app
+from arbitration.simulation.scenario import (
     DEFAULT_BOND_WEI,
     DEFAULT_CLOCK_SECONDS,
-    STRATEGIES,
-    STRATEGY_PARAMETERS,
     ScenarioError,
     load_scenario,
-    strategy_text,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -333,8 +331,8 @@ def test_unreadable_files(workdir: Path) -> None:
 @pytest.fixture(scope="module")
 def runner() -> CliRunner:
     # Both command modules, as main() does: typer runs a lone command as the whole app.
-    import arbitration.emulator_commands
-    import arbitration.game_commands  # noqa: F401
+    import arbitration.cli.emulator_commands
+    import arbitration.cli.game_commands  # noqa: F401
 
     return CliRunner()
 

@@ -20,11 +20,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from arbitration.chain import Chain, ChainError
-from arbitration.cli import app
-from arbitration.outcome import Outcome
-from arbitration.scenario import Expectation, Scenario, Strategy, load_scenario
-from arbitration.simulator import simulate
+from arbitration.agents.strategy import Strategy
+from arbitration.chain.base import Chain
+from arbitration.chain.errors import ChainError
+from arbitration.chain.in_process import InProcessChain
+from arbitration.cli.app import app
+from arbitration.simulation.outcome import Outcome
+from arbitration.simulation.scenario import Expectation, Scenario, load_scenario
+from arbitration.simulation.simulator import simulate
 from flexemu.emulator import Emulator
 from flexemu.loader import Program
 
@@ -51,8 +54,8 @@ def oracle(scenario: Scenario) -> Emulator:
 
 @pytest.fixture(scope="module")
 def runner() -> CliRunner:
-    import arbitration.emulator_commands
-    import arbitration.game_commands  # noqa: F401
+    import arbitration.cli.emulator_commands
+    import arbitration.cli.game_commands  # noqa: F401
 
     return CliRunner()
 
@@ -150,7 +153,7 @@ def test_output_and_exit_code_lies_land_on_the_syscall(
 
 @pytest.fixture(scope="module")
 def shared_chain() -> Chain:
-    return Chain.in_process()
+    return InProcessChain.fresh()
 
 
 def test_reports_are_deterministic_except_timings(runner: CliRunner, tmp_path: Path) -> None:

@@ -19,9 +19,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from arbitration.chain import Chain, ChainError
-from arbitration.cli import app
-from arbitration.verifier import Verifier
+from arbitration.chain.errors import ChainError
+from arbitration.chain.in_process import InProcessChain
+from arbitration.cli.app import app
+from arbitration.contracts.deploy import deploy_verifier
+from arbitration.contracts.verifier import Verifier
 from flexemu.errors import ProofError
 from flexemu.merkle import PROOF_BYTES
 from flexemu.proof import StepProof, check_file
@@ -40,7 +42,7 @@ RUNNER = CliRunner()
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
-    from arbitration import verifier_commands  # noqa: F401  (registers vectors)
+    from arbitration.cli import verifier_commands  # noqa: F401  (registers vectors)
 
     result = RUNNER.invoke(app, list(args))
     return result.exit_code, result.stdout, result.stderr
@@ -65,7 +67,7 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def claim_of(data: dict[str, Any]) -> StepProof:
-    return StepProof.from_json(data)
+    return StepProof.from_json(data, FORMAT)
 
 
 def valid_vectors(out: Path) -> list[dict[str, Any]]:
@@ -78,7 +80,7 @@ def invalid_vectors(out: Path) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def verifier() -> Verifier:
-    return Verifier.deploy(Chain.in_process())
+    return deploy_verifier(InProcessChain.fresh())
 
 
 PROGRAM_NAMES = ["hello", "tiny_sum", "exitcode", "trap", "likely"]
@@ -194,9 +196,9 @@ def test_output_is_deterministic_and_reruns_replace_stale_files(tmp_path: Path) 
     assert on_disk == {e["file"] for e in index["vectors"] + index["invalid"]} | {"index.json"}
 
 
-def test_max_steps_still_includes_the_exit_and_the_fixed_point(tmp_path: Path) -> None:
+def test_classify_steps_still_includes_the_exit_and_the_fixed_point(tmp_path: Path) -> None:
     out = tmp_path / "v"
-    code, _, err = invoke("vectors", "--out", str(out), "--max-steps", "50",
+    code, _, err = invoke("vectors", "--out", str(out), "--classify-steps", "50",
                           str(PROGRAMS / "exitcode"))  # fmt: skip
     assert code == 0, err
     index = load(out / "index.json")

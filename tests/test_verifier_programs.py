@@ -19,8 +19,10 @@ from collections.abc import Callable, Iterator
 import pytest
 from conftest import EVERY_STEP
 
-from arbitration.chain import Chain, ChainError
-from arbitration.verifier import Verifier
+from arbitration.chain.errors import ChainError
+from arbitration.chain.in_process import InProcessChain
+from arbitration.contracts.deploy import deploy_verifier
+from arbitration.contracts.verifier import Verifier
 from flexemu.emulator import Emulator
 from flexemu.memory import Memory
 from flexemu.mips.step import _rs, _rt, _sa
@@ -42,7 +44,7 @@ InstructionClass = tuple
 @pytest.fixture(scope="module")
 def verifier() -> Verifier:
     """One chain and one deployed verifier for the whole module."""
-    return Verifier.deploy(Chain.in_process())
+    return deploy_verifier(InProcessChain.fresh())
 
 
 def instruction_class(state: State, memory: Memory) -> InstructionClass:

@@ -36,6 +36,7 @@ from step_cases import (
 from flexemu.keccak import keccak256
 from flexemu.merkle import PAGE_BYTES
 from flexemu.mips import abi
+from flexemu.proof import check
 from flexemu.state import State, Status
 
 MASK32 = 0xFFFF_FFFF
@@ -219,6 +220,17 @@ CASES.update({
        for number, name in ((abi.SYS_MUNMAP, "munmap"), (abi.SYS_MPROTECT, "mprotect"),
                             (abi.SYS_MADVISE, "madvise"))
        for args in ((MMAP_BASE, 4096, 3), (KSEG2, MASK32, MASK32))},
+    # ---- fcntl(fd, cmd): the standard descriptors only; no FD_CLOEXEC, fixed access modes
+    **{f"fcntl {fd} {name}": (call(abi.SYS_FCNTL, fd, command, 1), ok(value))
+       for fd in (0, 1, 2)
+       for name, command, value in (
+           ("F_GETFD", abi.F_GETFD, 0), ("F_SETFD", abi.F_SETFD, 0),
+           ("F_GETFL", abi.F_GETFL, abi.O_RDONLY if fd == 0 else abi.O_WRONLY))},
+    **{f"fcntl fd {fd}": (call(abi.SYS_FCNTL, fd, abi.F_GETFL), error(EBADF))
+       for fd in (3, 257, MASK32)},
+    "fcntl bad fd and bad command": (call(abi.SYS_FCNTL, 3, 99), error(EBADF)),
+    **{f"fcntl command {command}": (call(abi.SYS_FCNTL, 1, command), error(EINVAL))
+       for command in (0, 4, 1030, MASK32)},
     "set_thread_area": (call(abi.SYS_SET_THREAD_AREA, 0x7FFF_7000), ok(0, tls=0x7FFF_7000)),
     "set_thread_area 0": (call(abi.SYS_SET_THREAD_AREA, 0), ok(0, tls=0)),
     "set_thread_area -1": (call(abi.SYS_SET_THREAD_AREA, MASK32), ok(0, tls=MASK32)),
@@ -258,5 +270,6 @@ def test_syscall(verifier: Verifier, name: str) -> None:
     case, expected = CASES[name]
     proven = prove(case)
     expect(proven.post, expected)
+    assert check(proven.witness, proven.proof).hash() == proven.post_hash  # from the proof alone
     assert_evm_agrees(verifier, proven, name)
     assert_exact_proof(verifier, proven)

@@ -20,11 +20,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from arbitration.agents.move import Move
+from arbitration.agents.strategy import DEFAULT_MAX_STEPS, Strategy
 from arbitration.agents.views import TraceView
-from arbitration.chain import Chain, ChainError, Receipt
-from arbitration.game import Game, GameEvent, GameFactory, GameView, GameWatcher, Party, Status
-from arbitration.outcome import Move
-from arbitration.scenario import DEFAULT_MAX_STEPS, Strategy
+from arbitration.chain.base import Chain
+from arbitration.chain.errors import ChainError
+from arbitration.chain.receipt import Receipt
+from arbitration.contracts.enums import GameStatus, Party
+from arbitration.contracts.events import GameEvent
+from arbitration.contracts.game import Game, GameFactory, GameWatcher
+from arbitration.contracts.view import GameView
 from flexemu.emulator import Emulator
 from flexemu.errors import FlexEmuError
 from flexemu.loader import Program
@@ -36,7 +41,7 @@ from flexemu.state import state_hash
 OPENING_ACTIONS = ("propose", "challenge")
 
 
-def forge(proof: bytes) -> bytes:
+def tamper_proof(proof: bytes) -> bytes:
     """A step proof the verifier must reject: the first leaf's data changed (its Merkle path
     no longer reaches the root), or, for a step that consumes no leaf, one leaf too many."""
     if len(proof) >= PROOF_BYTES:
@@ -146,7 +151,7 @@ class Agent:
                 return None
             self.forged = True
             witness, proof = self.step_inputs(view) or (self.trace.state(view.lo).witness(), b"")
-            return self.step(view, witness, forge(proof))
+            return self.step(view, witness, tamper_proof(proof))
         inputs = self.step_inputs(view)
         if inputs is None:
             return None
@@ -275,7 +280,7 @@ class Proposer(Agent):
 
     def decide(self, view: GameView) -> Move | None:
         assert self.game is not None
-        if view.status == Status.UNCHALLENGED:
+        if view.status == GameStatus.UNCHALLENGED:
             if self.chain.now() >= view.window_closes_at:
                 return self.send("resolve", lambda: self.game.resolve(self.account))
             return None
@@ -307,7 +312,7 @@ class Challenger(Agent):
 
     def challenge_if_wrong(self, view: GameView) -> Move | None:
         """The opening move: challenge a claim this party disagrees with, while it may."""
-        if view.status != Status.UNCHALLENGED or self.game is None:
+        if view.status != GameStatus.UNCHALLENGED or self.game is None:
             return None  # someone else got there first, or not attached yet
         if self.trace.hash_at(view.trace_length) == view.claim:
             return None  # agrees with the claim
@@ -318,7 +323,7 @@ class Challenger(Agent):
 
     def decide(self, view: GameView) -> Move | None:
         assert self.game is not None
-        if view.status != Status.IN_PROGRESS:
+        if view.status != GameStatus.IN_PROGRESS:
             return None
         if view.mid_posted:
             position = view.mid

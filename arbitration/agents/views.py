@@ -18,7 +18,7 @@ about: those views are then honest.
 
 from __future__ import annotations
 
-from arbitration.scenario import Strategy
+from arbitration.agents.strategy import Strategy
 from flexemu.emulator import Emulator
 from flexemu.keccak import keccak256
 from flexemu.state import State, Status

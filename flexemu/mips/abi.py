@@ -21,6 +21,7 @@ SYS_READ = 4003
 SYS_WRITE = 4004
 SYS_GETPID = 4020
 SYS_BRK = 4045
+SYS_FCNTL = 4055
 SYS_MMAP = 4090
 SYS_MUNMAP = 4091
 SYS_MPROTECT = 4125
@@ -37,6 +38,10 @@ ENOMEM = 12
 EFAULT = 14
 EINVAL = 22
 ENOSYS = 89
+
+# fcntl commands, the descriptor flag and the access modes (the same numbers on MIPS).
+F_GETFD, F_SETFD, F_GETFL = 1, 2, 3
+O_RDONLY, O_WRONLY = 0, 1
 
 # mmap flags (MIPS values).
 MAP_FIXED = 0x010

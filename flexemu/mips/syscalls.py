@@ -118,6 +118,23 @@ def sys_mmap(state: State, io: StepIO, a: list[int]) -> int:
     return start
 
 
+def sys_fcntl(state: State, io: StepIO, a: list[int]) -> int:
+    """The deterministic subset for the three standard descriptors.
+
+    No descriptor carries FD_CLOEXEC (there is no exec) and F_SETFD changes nothing, since
+    the witness holds no descriptor flags. The access mode is what the kernel allows on
+    the descriptor: stdin is read-only, stdout and stderr write-only.
+    """
+    fd, command = a[0], a[1]
+    if fd > 2:
+        raise SyscallError(abi.EBADF)
+    if command in (abi.F_GETFD, abi.F_SETFD):
+        return 0
+    if command == abi.F_GETFL:
+        return abi.O_RDONLY if fd == 0 else abi.O_WRONLY
+    raise SyscallError(abi.EINVAL)
+
+
 def sys_set_thread_area(state: State, io: StepIO, a: list[int]) -> int:
     state.tls = a[0]
     return 0
@@ -136,6 +153,7 @@ SYSCALLS: dict[int, Callable[[State, StepIO, list[int]], int | None]] = {
     abi.SYS_READ: sys_read,
     abi.SYS_WRITE: sys_write,
     abi.SYS_BRK: sys_brk,
+    abi.SYS_FCNTL: sys_fcntl,
     abi.SYS_MMAP: sys_mmap,
     abi.SYS_MMAP2: sys_mmap,
     abi.SYS_MUNMAP: _constant(0),

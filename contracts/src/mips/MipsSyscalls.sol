@@ -34,6 +34,7 @@ library MipsSyscalls {
     uint256 private constant SYS_WRITE = 4004;
     uint256 private constant SYS_GETPID = 4020;
     uint256 private constant SYS_BRK = 4045;
+    uint256 private constant SYS_FCNTL = 4055;
     uint256 private constant SYS_MMAP = 4090;
     uint256 private constant SYS_MUNMAP = 4091;
     uint256 private constant SYS_MPROTECT = 4125;
@@ -50,6 +51,13 @@ library MipsSyscalls {
     uint32 private constant EFAULT = 14;
     uint32 private constant EINVAL = 22;
     uint32 private constant ENOSYS = 89;
+
+    // fcntl commands and access modes (the same numbers on MIPS).
+    uint32 private constant F_GETFD = 1;
+    uint32 private constant F_SETFD = 2;
+    uint32 private constant F_GETFL = 3;
+    uint32 private constant O_RDONLY = 0;
+    uint32 private constant O_WRONLY = 1;
 
     // mmap flags (MIPS values).
     uint32 private constant MAP_FIXED = 0x010;
@@ -74,6 +82,8 @@ library MipsSyscalls {
             (result, errno) = sysWrite(s, io, a0, a1, a2);
         } else if (number == SYS_BRK) {
             result = sysBrk(s, a0);
+        } else if (number == SYS_FCNTL) {
+            (result, errno) = sysFcntl(a0, a1);
         } else if (number == SYS_MMAP || number == SYS_MMAP2) {
             (result, errno) = sysMmap(s, a0, a1, a3);
         } else if (number == SYS_MUNMAP || number == SYS_MPROTECT || number == SYS_MADVISE) {
@@ -161,6 +171,15 @@ library MipsSyscalls {
         if (start + size > MMAP_LIMIT) return (0, ENOMEM); // size > MMAP_LIMIT - start
         s.mmapNext = uint32(start + size);
         return (uint32(start), 0);
+    }
+
+    /// @dev The deterministic subset for the three standard descriptors: no FD_CLOEXEC,
+    ///      F_SETFD changes nothing, stdin read-only, stdout and stderr write-only.
+    function sysFcntl(uint32 fd, uint32 command) internal pure returns (uint32, uint32) {
+        if (fd > 2) return (0, EBADF);
+        if (command == F_GETFD || command == F_SETFD) return (0, 0);
+        if (command == F_GETFL) return (fd == 0 ? O_RDONLY : O_WRONLY, 0);
+        return (0, EINVAL);
     }
 
     function sysSetThreadArea(MipsState.State memory s, uint32 addr) internal pure returns (uint32) {

@@ -1,0 +1,371 @@
+"""The chain in process: py-evm behind web3 8 + ``EthereumTesterProvider(PyEVMBackend(...))``.
+
+:class:`InProcessChain` pins the EVM fork to **Cancun** (py-evm's ``CancunVM`` from genesis
+on), matching the ``evmVersion`` the contracts are compiled for (``contracts/compile.js``).
+eth-tester 0.14 defaults to Prague; we pin explicitly so gas figures do not drift with library
+upgrades (Prague adds the EIP-7623 calldata floor, which would dominate proof-heavy
+transactions). Everything else of the `Chain` surface is `arbitration.chain.base`.
+
+Transactions in process
+-----------------------
+A transaction on the in-process chain bypasses web3 and eth-tester: :meth:`InProcessChain.transact`
+signs it with eth-tester's key for the sender and eth-tester's default fees, and has py-evm
+apply and mine it in a block of its own (``MiningChain.mine_all``), exactly what eth-tester's
+auto-mining ``eth_sendTransaction`` does, minus web3's request pipeline, eth-tester's
+validation and normalisation and the receipt round trip, and with the state root computed
+once per block instead of twice. Same transactions, hashes, blocks, receipts and gas as the
+web3 path; everything else (calls, receipts, snapshots, time travel) keeps going
+through web3. A game move costs ~4 ms instead of ~6 ms. :meth:`InProcessChain.get_logs` reads
+logs from py-evm's blocks the same way, and :meth:`InProcessChain.raw_call` runs a pure call
+as a py-evm message call. The fast path steps aside for what it does not model (filters,
+locked accounts, auto-mining off, an unknown sender): those transactions take the web3 path.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from importlib.metadata import version
+from typing import Any
+
+from eth.exceptions import Revert
+from eth.vm.forks import CancunVM
+from eth_tester import EthereumTester, PyEVMBackend
+from eth_utils import keccak, to_canonical_address, to_checksum_address
+from eth_utils.exceptions import ValidationError as EthValidationError
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.datastructures import AttributeDict
+from web3.providers.eth_tester import EthereumTesterProvider
+
+from arbitration.chain.artifacts import EVM_FORK
+from arbitration.chain.base import DEFAULT_TX_GAS, Chain, call_target
+from arbitration.chain.errors import ERROR_STRING_SELECTOR, ChainError
+from arbitration.chain.receipt import Receipt
+
+VM_CONFIGURATION = ((0, CancunVM),)
+
+#: web3 middlewares `InProcessChain.fresh(lean_client=True)` removes (see there).
+LEAN_CLIENT_DROPS = ("ens_name_to_address", "validation", "gas_price_strategy")
+
+#: Fee fields of a transaction the in-process fast path sends: eth-tester's defaults for a
+#: transaction without fee fields (which is what web3 hands it), so the fast path and web3's
+#: build the same transaction, with the same hash.
+IN_PROCESS_FEE_PER_GAS = 10**9
+#: eth-tester's coinbase for the blocks it mines.
+ZERO_ADDRESS = bytes(20)
+#: EthereumTester attributes that, when non-empty, make it do work per transaction that the
+#: fast path would skip (feeding filters, checking account locks): the fast path then steps
+#: aside. Read with a non-empty default, so a renamed attribute disables the fast path.
+_TESTER_PER_TRANSACTION_STATE = (
+    "_log_filters",
+    "_block_filters",
+    "_pending_transaction_filters",
+    "_account_passwords",
+)
+
+
+class InProcessChain(Chain):
+    """An in-process Cancun chain with funded accounts, auto-mining one block per transaction."""
+
+    def __init__(self, w3: Web3, backend: PyEVMBackend) -> None:
+        super().__init__(w3)
+        self.backend = backend
+
+    @classmethod
+    def fresh(
+        cls,
+        num_accounts: int = 10,
+        genesis_timestamp: int | None = None,
+        lean_client: bool = False,
+    ) -> Chain:
+        """Fresh chain: py-evm CancunVM from genesis, ``num_accounts`` accounts funded with
+        1,000,000 ether each, auto-mining one block per transaction.
+
+        Block timestamps are ``max(wall clock, parent + 1)`` (py-evm). A ``genesis_timestamp``
+        ahead of the wall clock makes every block exactly one second after its parent (unless
+        :meth:`advance_time` says otherwise): chain time becomes a pure function of the
+        transactions sent, which is what reproducible game reports need.
+
+        ``lean_client`` drops the web3 client middlewares that have nothing to do in process:
+        ENS name resolution, the chain-id validation (an ``eth_chainId`` request per
+        transaction) and the gas price strategy (none is set). That took ~1 ms off each
+        transaction sent through web3 (7.4 -> 6.3 ms median on bisect/respond); transactions
+        now bypass web3 in process (see the module notes), so it is left to the other
+        requests. Gas estimation for a transaction without ``gas`` stays."""
+        genesis_state = PyEVMBackend.generate_genesis_state(num_accounts=num_accounts)
+        genesis_parameters = None
+        if genesis_timestamp is not None:
+            genesis_parameters = PyEVMBackend.generate_genesis_params(
+                overrides={"timestamp": genesis_timestamp}
+            )
+        backend = PyEVMBackend(
+            genesis_parameters=genesis_parameters,
+            genesis_state=genesis_state,
+            vm_configuration=VM_CONFIGURATION,
+        )
+        w3 = Web3(EthereumTesterProvider(EthereumTester(backend)))
+        if lean_client:
+            for name in LEAN_CLIENT_DROPS:
+                w3.middleware_onion.remove(name)
+        chain = cls(w3, backend)
+        vm = backend.chain.get_vm()
+        if not isinstance(vm, CancunVM) or type(vm).fork != EVM_FORK:
+            raise RuntimeError(f"expected a Cancun VM, got {type(vm).__name__}")
+        return chain
+
+
+    @property
+    def fork(self) -> str:
+        return type(self.backend.chain.get_vm()).fork
+
+    @property
+    def description(self) -> str:
+        """What ran the game, for reports: "py-evm 0.12.1b1 (cancun, in process)"."""
+        return f"py-evm {version('py-evm')} ({self.fork}, in process)"
+
+    def snapshot(self) -> int:
+        """Snapshot of the chain head; ``revert(id)`` rolls state and blocks back to it."""
+        return self.w3.provider.ethereum_tester.take_snapshot()
+
+    def revert(self, snapshot_id: int) -> None:
+        self.w3.provider.ethereum_tester.revert_to_snapshot(snapshot_id)
+
+    # ---- time ------------------------------------------------------------------------------
+
+    def advance_time(self, seconds: int) -> None:
+        """Let at least ``seconds`` of chain time pass: the next transaction's block has a
+        timestamp >= ``now() + seconds`` (game clocks and timeouts are block.timestamp based).
+
+        In process: eth-tester's ``time_travel`` mines one empty block at the target - 1, so the
+        next block lands exactly on the target. (Over JSON-RPC this is ``evm_increaseTime`` +
+        ``evm_mine``.) A no-op when chain time is already past the target."""
+        if seconds <= 0:
+            return
+        tester = self.w3.provider.ethereum_tester
+        target = self.now() + seconds
+        if target <= tester.get_block_by_number("pending")["timestamp"]:
+            return
+        if self._direct_sender(self.default_sender) is None:
+            tester.time_travel(target)
+            return
+        # What eth-tester's time_travel does, with the derived PREVRANDAO of the fast path, so
+        # that the blocks after a time travel repeat too.
+        pyevm = self.backend.chain
+        pyevm.header = pyevm.header.copy(timestamp=target - 1)
+        pyevm.mine_block(coinbase=ZERO_ADDRESS, mix_hash=_prevrandao(pyevm))
+
+    # ---- transactions ----------------------------------------------------------------------
+
+    def transact(
+        self, fn_call: Any, sender: str | None = None, *, gas: int = DEFAULT_TX_GAS, value: int = 0
+    ) -> Receipt:
+        """As :meth:`Chain.transact`, but straight to py-evm (:meth:`_transact_in_process`)
+        wherever the fast path applies."""
+        if gas is None:
+            raise ValueError("transact() needs an explicit gas limit")
+        if self._direct_sender(sender or self.default_sender) is not None:
+            return self._transact_in_process(fn_call, sender or self.default_sender, gas, value)
+        return super().transact(fn_call, sender, gas=gas, value=value)
+
+    # ---- the in-process fast path ----------------------------------------------------------
+
+    def _direct_sender(self, sender: str) -> Any:
+        """The signing key of `sender` when a transaction from it can bypass web3 and
+        eth-tester, else None.
+
+        The fast path does what eth-tester's auto-mining ``send_transaction`` does to py-evm
+        (sign a dynamic-fee transaction with eth-tester's default fees, apply it, mine it into
+        its own block with a zero coinbase; the ``mix_hash`` is derived from the block number
+        where eth-tester draws a random one) and nothing else, so it applies only where
+        eth-tester would do nothing else either: auto-mining on, no filters to feed, no locked
+        accounts, a sender whose key the backend holds."""
+        if self.backend is None:
+            return None
+        tester = getattr(self.w3.provider, "ethereum_tester", None)
+        if tester is None or tester.backend is not self.backend:
+            return None
+        if not tester.auto_mine_transactions or any(
+            getattr(tester, name, True) for name in _TESTER_PER_TRANSACTION_STATE
+        ):
+            return None
+        address = to_canonical_address(sender)
+        keys = self._signing_keys
+        if address not in keys or len(keys) != len(self.backend.account_keys):
+            keys.clear()  # accounts added since: look again
+            keys.update(
+                (key.public_key.to_canonical_address(), key) for key in self.backend.account_keys
+            )
+        return keys.get(address)
+
+    @cached_property
+    def _signing_keys(self) -> dict[bytes, Any]:
+        return {}
+
+    @cached_property
+    def _nonces(self) -> dict[bytes, int]:
+        """Next nonces of senders, valid on top of the block `_nonces_head`: reading one from
+        state costs a trie lookup (~0.1 ms). A block of the fast path changes one sender's
+        nonce (its own), which it updates here; any other change of the head (a transaction
+        sent through web3, mined time travel, a snapshot revert) empties the cache."""
+        return {}
+
+    _nonces_head: bytes = b""
+
+    def _nonce_in_process(self, origin: bytes) -> int:
+        pyevm = self.backend.chain
+        head = pyevm.header.parent_hash  # the pending block's parent: the latest block
+        if head != self._nonces_head:
+            self._nonces.clear()
+            self._nonces_head = head
+        nonce = self._nonces.get(origin)
+        return pyevm.get_vm().state.get_nonce(origin) if nonce is None else nonce
+
+    def _transact_in_process(self, fn_call: Any, sender: str, gas: int, value: int) -> Receipt:
+        """Sign, apply and mine one transaction on py-evm directly, skipping web3's request
+        pipeline, eth-tester's validation and normalisation layers and the receipt round trip
+        (about 40% of a game move's time, measured), and mining with py-evm's ``mine_all``,
+        which computes the state root once per block instead of once when applying and again
+        when mining. The chain ends up as eth-tester leaves it (same blocks, receipts and
+        transaction hashes), so every web3 call keeps working. A revert's reason is the
+        transaction's own revert data: no replay."""
+        to, data = call_target(fn_call)
+        pyevm = self.backend.chain
+        origin = to_canonical_address(sender)
+        nonce = self._nonce_in_process(origin)
+        unsigned = pyevm.get_transaction_builder().new_unsigned_dynamic_fee_transaction(
+            chain_id=pyevm.chain_id,
+            nonce=nonce,
+            max_priority_fee_per_gas=IN_PROCESS_FEE_PER_GAS,
+            max_fee_per_gas=IN_PROCESS_FEE_PER_GAS,
+            gas=gas,
+            to=to_canonical_address(to) if to else b"",
+            value=value,
+            data=data,
+            access_list=(),
+        )
+        transaction = unsigned.as_signed_transaction(self._direct_sender(sender))
+        try:
+            result, receipts, computations = pyevm.mine_all(
+                [transaction], coinbase=ZERO_ADDRESS, mix_hash=_prevrandao(pyevm)
+            )
+        except EthValidationError as exc:  # e.g. gas below intrinsic cost, over block limit
+            raise ChainError(f"invalid transaction: {exc}") from exc
+        computation = computations[0]
+        block = result.imported_block
+        self._nonces[origin] = nonce + 1
+        self._nonces_head = block.hash
+        receipt = _receipt_in_process(transaction, block, receipts[0], computation)
+        self.last_receipt = receipt
+        if computation.is_error:
+            raise self._failure_in_process(computation.error, receipt)
+        return receipt
+
+    def _failure_in_process(self, error: Exception, receipt: Receipt) -> ChainError:
+        """The ChainError the web3 path raises for the same failure (its replay goes through
+        eth-tester, which hands over an ``Error(string)`` revert as its text alone)."""
+        if not isinstance(error, Revert):  # out of gas, invalid opcode...
+            return ChainError(str(error) or "execution failed", receipt=receipt)
+        data = bytes(error.args[0]) if error.args else b""
+        if data[:4] == ERROR_STRING_SELECTOR:
+            _, args = self.errors.decode(data)
+            return ChainError(str(args[0]) if args else "execution reverted", receipt=receipt)
+        return self.errors.to_error(data, receipt)
+
+    # ---- logs ------------------------------------------------------------------------------
+
+    def get_logs(self, address: str, from_block: int, to_block: int | str = "latest") -> list:
+        """As :meth:`Chain.get_logs`, read from py-evm's blocks directly: ~10x faster than
+        through web3 and eth-tester, which serialise, validate and normalise every block and
+        receipt in the range on the way, and a game agent asks once per decision. Other block
+        tags than a number or ``"latest"`` go through ``eth_getLogs``."""
+        if not (isinstance(to_block, int) or to_block == "latest"):
+            return super().get_logs(address, from_block, to_block)
+        pyevm = self.backend.chain
+        last = pyevm.get_canonical_head().block_number
+        if isinstance(to_block, int):
+            last = min(last, to_block)
+        wanted = to_canonical_address(address)
+        logs: list = []
+        for number in range(max(from_block, 0), last + 1):
+            block = pyevm.get_canonical_block_by_number(number)
+            receipts = block.get_receipts(pyevm.chaindb)
+            for index, (transaction, receipt) in enumerate(
+                zip(block.transactions, receipts, strict=True)
+            ):
+                logs.extend(_log_entries(block, transaction, index, receipt, wanted))
+        return logs
+
+    # ---- pure calls ------------------------------------------------------------------------
+
+    def raw_call(self, to: str, data: bytes) -> bytes:
+        """A py-evm message call of `to`'s runtime code against the head state, without going
+        through web3 and eth-tester: the same bytecode on the same Cancun VM (for the pure
+        functions this is for nothing else can differ), about 30% faster, which matters to the
+        tests that run thousands of verifier steps."""
+        vm = self.backend.chain.get_vm()
+        address = to_canonical_address(to)
+        sender = to_canonical_address(self.default_sender)
+        computation = vm.execute_bytecode(
+            origin=sender,
+            gas_price=0,
+            gas=DEFAULT_TX_GAS,
+            to=address,
+            sender=sender,
+            value=0,
+            data=data,
+            code=vm.state.get_code(address),
+        )
+        if computation.is_error:
+            error = computation.error
+            if isinstance(error, Revert):
+                raise self.errors.to_error(bytes(error.args[0]))
+            raise ChainError(f"call of {to} failed in the VM: {error!r}")
+        return bytes(computation.output)
+
+
+
+
+def _log_entries(
+    block: Any, transaction: Any, transaction_index: int, receipt: Any, address: bytes | None
+) -> list[AttributeDict]:
+    """One receipt's logs (those of contract `address`, or all) as web3 returns them from
+    eth-tester, key for key: log indices count within the receipt, as eth-tester's do."""
+    return [
+        AttributeDict(
+            {
+                "type": "mined",
+                "logIndex": index,
+                "transactionIndex": transaction_index,
+                "transactionHash": HexBytes(transaction.hash),
+                "blockHash": HexBytes(block.hash),
+                "blockNumber": block.number,
+                "address": to_checksum_address(log.address),
+                "data": HexBytes(log.data),
+                "topics": [HexBytes(topic.to_bytes(32, "big")) for topic in log.topics],
+            }
+        )
+        for index, log in enumerate(receipt.logs)
+        if address is None or log.address == address
+    ]
+
+
+def _prevrandao(pyevm: Any) -> bytes:
+    """The next block's mix hash (PREVRANDAO): derived from its number, not random as
+    eth-tester's, so that a simulation's blocks, and their hashes, repeat exactly."""
+    number = pyevm.get_canonical_head().block_number + 1
+    return keccak(b"flexemu prevrandao" + number.to_bytes(8, "big"))
+
+
+def _receipt_in_process(transaction: Any, block: Any, receipt: Any, computation: Any) -> Receipt:
+    """A :class:`Receipt` from py-evm's own objects, with logs in the shape web3 gives them
+    (what :meth:`Receipt.from_raw` keeps): the fast path's transaction is its block's only one,
+    so the receipt's cumulative gas is the transaction's."""
+    created = not transaction.to and computation.is_success
+    return Receipt(
+        tx_hash=bytes(transaction.hash),
+        status=0 if computation.is_error else 1,
+        gas_used=receipt.gas_used,
+        block_number=block.number,
+        contract_address=to_checksum_address(computation.msg.storage_address) if created else None,
+        logs=tuple(_log_entries(block, transaction, 0, receipt, None)),
+    )

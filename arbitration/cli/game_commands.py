@@ -1,0 +1,87 @@
+"""The game's command: `flexemu-game simulate SCENARIO.yaml`.
+
+Exit codes: 0 when the outcome matches the scenario's `expect` (with no
+`expect`: when the game resolved), 1 when it does not, 2 on bad input (a bad
+scenario file, an unreadable program), never with a traceback.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from arbitration.cli.app import app, print_incident, print_json, reports_errors
+
+
+@app.command()
+@reports_errors
+def simulate(
+    scenario_file: Annotated[Path, typer.Argument(help="Scenario YAML (see scenarios/).")],
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write the JSON report to this file.")
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Write the bisection picture (SVG) here.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the JSON report instead of the narration.")
+    ] = False,
+    rpc_url: Annotated[
+        str | None,
+        typer.Option("--rpc-url", help="Play on this JSON-RPC node instead of in process."),
+    ] = None,
+) -> None:
+    """Play the dispute a scenario describes on an in-process chain and narrate it."""
+    # Imported here: registering the command must stay cheap for `--help` and `run`.
+    from rich.console import Console
+
+    from arbitration.simulation.narration import Narrator
+    from arbitration.simulation.plot import render_svg
+    from arbitration.simulation.report import build_report, dumps_report, expectation_text
+    from arbitration.simulation.scenario import load_scenario
+    from flexemu.files import write_atomic
+
+    scenario = load_scenario(scenario_file)
+    from arbitration.simulation.simulator import simulate as play  # the chain stack loads slowly
+
+    chain = None
+    if rpc_url is not None:
+        from arbitration.chain.connect import connect
+
+        chain = connect(rpc_url, on_incident=print_incident)
+
+    # With --json, stdout carries the report alone; the narration goes to a terminal's
+    # stderr, and nowhere when stderr is piped too.
+    console = Console(stderr=True) if as_json else Console()
+    quiet = as_json and not console.is_terminal
+    started = time.perf_counter()
+    if quiet:
+        outcome = play(scenario, chain=chain)
+    else:
+        with Narrator(console, scenario) as narrator:
+            outcome = play(scenario, narrator.observe, chain=chain)
+        narrator.finish(outcome)
+    document = build_report(scenario, outcome)
+    document["timings_seconds"]["command"] = round(time.perf_counter() - started, 3)
+    text = dumps_report(document)
+    if report is not None:
+        write_atomic(report, text)
+    if plot is not None:
+        write_atomic(plot, render_svg(outcome))
+    if as_json:
+        print_json(document)
+    if not quiet:
+        expectation = f"expected: {expectation_text(scenario.expect)}"
+        if document["matched"]:
+            console.print(f"{expectation}: matched", style="green", markup=False, highlight=False)
+        else:
+            console.print(
+                f"{expectation}: NOT matched ({'; '.join(document['mismatches'])})",
+                style="bold red",
+                markup=False,
+                highlight=False,
+            )
+    raise typer.Exit(0 if document["matched"] else 1)

@@ -10,7 +10,7 @@ import {RiscvStep} from "./riscv/RiscvStep.sol";
 ///         tag): executes one step from a state witness and the Merkle proofs of the leaves it
 ///         touches, and returns the post-state hash. Stateless and pure; agrees byte for byte
 ///         with the reference (flexemu/isa/riscv/proof.py `check_step`). Encodings and
-///         semantics: docs/riscv.md; ABI, errors and gas: docs/riscv.md section 12.
+///         semantics: docs/riscv.md; ABI, errors and gas: docs/riscv.md section 13.
 /// @dev Invalid input reverts with a named error, as MipsVerifier: WitnessLength,
 ///      InvalidWitness, WrongPreState, ProofOversized, and MerkleMemory's ProofTruncated,
 ///      MerkleProofWrongLeaf, MerkleProofInvalid. A panic of the program is a valid step.

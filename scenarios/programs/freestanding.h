@@ -6,9 +6,14 @@
  *   $v0 = syscall number, $a0..$a3 = arguments,
  *   result in $v0, $a3 != 0 means $v0 holds a positive errno.
  * Only integer instructions are used (build with -msoft-float).
+ * RISC-V builds take _start and sys3 from freestanding_riscv.h instead.
  */
 #ifndef FLEXEMU_FREESTANDING_H
 #define FLEXEMU_FREESTANDING_H
+
+#if defined(__riscv)
+#include "freestanding_riscv.h"
+#else
 
 #define SYS_exit       4001
 #define SYS_write      4004
@@ -52,10 +57,14 @@ static inline long sys3(long n, long a, long b, long c)
     return a3 ? -v0 : v0;
 }
 
+#endif /* __riscv */
+
+#ifndef FLEXEMU_HAVE_SYS_WRITE
 static inline long sys_write(int fd, const void *buf, unsigned long len)
 {
     return sys3(SYS_write, fd, (long)buf, (long)len);
 }
+#endif
 
 static inline __attribute__((noreturn)) void sys_exit_group(int code)
 {

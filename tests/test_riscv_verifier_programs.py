@@ -4,7 +4,9 @@ Each step is proved by the reference (full memory), replayed from the proof alon
 to `stepFrom` on the compiled contract in py-evm: the post-state hashes must be equal.
 Coverage per program: the first step of every instruction class (decoded name, compressed
 or not, syscall number) found by a reference run, plus every STRIDE-th step, and every step
-of the fp_csr programs; the `slow` run checks every step of every program (about 190k).
+of the fp_csr programs; and the same over the small shipped RISC-V guests (every step of
+the freestanding ones, whose every syscall is checked too). The `slow` run checks every step
+of every program (about 190k) and guest.
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ from flexemu.mips.io import FullIO
 from flexemu.state import Status
 from tests.riscv_support import RISCV_TESTS, Machine, load_freestanding, program_names
 from tests.riscv_verifier_support import deploy, evm_step
+from tests.test_riscv_lockstep import SMALL, image_of
 
 PROGRAMS = program_names()
 STRIDE = 97
+#: The small shipped RISC-V guests (scenarios/programs); EVERY: those checked at every step.
+SHIPPED = SMALL
+EVERY = ("hello", "tiny_sum", "trap")
 
 InstructionClass = tuple
 
@@ -40,14 +46,21 @@ def instruction_class(machine: Machine) -> InstructionClass:
 
 
 def check_program(verifier: Verifier, name: str, every: bool) -> tuple[int, set[InstructionClass]]:
-    """Step `name` to its end, checking selected steps on the EVM; (checked, classes seen)."""
-    machine = load_freestanding(RISCV_TESTS / "elf" / name)
+    """Step test program `name` to its end, checking selected steps on the EVM."""
+    return check_machine(verifier, load_freestanding(RISCV_TESTS / "elf" / name), every)
+
+
+def check_machine(
+    verifier: Verifier, machine: Machine, every: bool
+) -> tuple[int, set[InstructionClass]]:
+    """Step `machine` to its end, checking on the EVM every step (`every`) or the first of
+    each class, every syscall and every STRIDE-th step; (checked, classes seen)."""
     io = FullIO(machine.memory, machine.input_memory, record=False)
     seen: set[InstructionClass] = set()
     checked = 0
     while machine.state.status == Status.RUNNING:
         kind = instruction_class(machine)
-        if every or kind not in seen or machine.state.step % STRIDE == 0:
+        if every or kind not in seen or kind[0] == "ecall" or machine.state.step % STRIDE == 0:
             seen.add(kind)
             evm_step(verifier, machine)
             checked += 1
@@ -68,3 +81,21 @@ def test_program_steps_agree(verifier: Verifier, name: str) -> None:
 @pytest.mark.parametrize("name", PROGRAMS)
 def test_every_step_agrees(verifier: Verifier, name: str) -> None:
     check_program(verifier, name, every=True)
+
+
+def shipped(name: str) -> Machine:
+    image = image_of(name)
+    return Machine(image.state, image.memory, image.input_memory)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_guest_steps_agree(verifier: Verifier, name: str) -> None:
+    """Every step of the small freestanding guests; the glibc ones as the test programs."""
+    checked, seen = check_machine(verifier, shipped(name), every=name.split(".")[0] in EVERY)
+    assert checked >= len(seen) > 5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_guest_step_agrees(verifier: Verifier, name: str) -> None:
+    check_machine(verifier, shipped(name), every=True)

@@ -9,15 +9,11 @@ import {RiscvDecode} from "../riscv/RiscvDecode.sol";
 ///         batches, so that tests can compare every 16-bit parcel and many 32-bit words with
 ///         the reference in a few calls. Not for deployment.
 contract RiscvDecodeHarness {
-    /// @notice The expansion of parcels first .. first+count-1 on RV`xlen`; 2^32 if reserved.
-    function expandBatch(uint256 first, uint256 count, uint256 xlen)
-        external
-        pure
-        returns (uint256[] memory words)
-    {
-        words = new uint256[](count);
-        for (uint256 i = 0; i < count; i++) {
-            (bool ok, uint256 word) = RiscvCompressed.expand(first + i, xlen);
+    /// @notice The expansion of each parcel on RV`xlen`; 2^32 for a reserved one.
+    function expandBatch(uint256[] calldata parcels, uint256 xlen) external pure returns (uint256[] memory words) {
+        words = new uint256[](parcels.length);
+        for (uint256 i = 0; i < parcels.length; i++) {
+            (bool ok, uint256 word) = RiscvCompressed.expand(parcels[i], xlen);
             words[i] = ok ? word : 1 << 32;
         }
     }

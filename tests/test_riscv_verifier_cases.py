@@ -107,3 +107,49 @@ def _shared_verifier() -> Verifier:
     if not _VERIFIER:
         _VERIFIER.append(deploy())
     return _VERIFIER[0]
+
+
+# Syscalls at the edges of their rules (the reference's suite tests the rules, these the
+# off-by-one neighbours): (number, arguments, extra state fields), RV64 and RV32.
+IOV = 0x20000 + 64
+BOUNDARY_CALLS: list[tuple[int, tuple[int, ...], dict[str, int]]] = [
+    (66, (1, IOV, 1024), {}), (66, (1, IOV, 1025), {}), (66, (2, IOV, 0), {}),
+    (66, (3, IOV, 1), {}), (64, (2, 0x20000 + 31, 5), {}), (64, (0, 0x20000, 5), {}),
+    (63, (0, 0x20000, 1), {"input_pos": 69}), (63, (0, 0x20000, 5), {"input_pos": 31}),
+    (63, (0, 0xFFFFFFFF, 1), {}), (63, (0, 0x100000000, 1), {}),
+    (214, (0x40000000,), {}), (214, (0x30000,), {}), (214, (0x30001,), {}),
+    (222, (0, 4096, 3, 0x22), {"mmap_next": 0x7F000000 - 4096}),
+    (222, (0, 4097, 3, 0x22), {"mmap_next": 0x7F000000 - 4096}),
+    (222, (0, 1, 3, 0x22), {"mmap_next": 0x7F000001}),
+    (222, (0x1000, 1, 3, 0x32), {}), (222, (0xFFF, 1, 3, 0x32), {}),
+    (261, (0, 15, 0, 0x20000 + 20), {}), (261, (0, 16, 0, 0), {}), (261, (0, 3, 0, 0), {}),
+    (261, (0, 2, 0, 0x20000 + 24), {}), (261, (0, 2, 0, 0xFFFFFFF0), {}),
+    (261, (0, 2, 0, 0xFFFFFFF1), {}), (278, (0x20000 + 31, 2, 0), {}), (278, (0x20000, 0, 0), {}),
+    (278, (0xFFFFFFFF, 8, 0), {}), (79, (2, 0, 0x20000 + 3, 0x1000), {}),
+    (79, (3, 0, 0x20000, 0x1000), {}), (79, (0, 0, 0xFFFFFF80, 0x1000), {}),
+    (79, (0, 0, 0xFFFFFF81, 0x1000), {}), (179, (0x20000 + 17,), {}),
+    (179, (0xFFFFFF90,), {}), (179, (0xFFFFFFC1,), {}), (25, (2, 3), {}), (25, (3, 1), {}),
+    (25, (0, 4), {}), (25, (0, 2), {}), (93, (0x1FF,), {}), (94, (0,), {}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("xlen", [32, 64])
+@pytest.mark.parametrize(("number", "args", "fields"), BOUNDARY_CALLS)
+def test_syscall_boundaries_agree_on_chain(
+    verifier: Verifier,
+    monkeypatch: pytest.MonkeyPatch,
+    xlen: int,
+    number: int,
+    args: tuple[int, ...],
+    fields: dict[str, int],
+) -> None:
+    def prove_and_check_on_chain(machine: Machine):
+        full, witness, proof = evm_step(verifier, machine)
+        return full, check_step(witness, proof), proof
+
+    monkeypatch.setattr(test_riscv_syscalls, "prove_and_check", prove_and_check_on_chain)
+    iovecs = b"".join(
+        base.to_bytes(xlen // 8, "little") + n.to_bytes(xlen // 8, "little")
+        for base, n in [(0x20000, 0), (0x20000 + 8, 5)]
+    )
+    test_riscv_syscalls.call(number, *args, xlen=xlen, data={IOV: iovecs}, **fields)

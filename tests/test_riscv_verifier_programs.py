@@ -16,6 +16,8 @@ from collections import Counter
 import pytest
 
 from arbitration.contracts.verifier import Verifier
+from flexemu.isa.riscv.fp import FP_WIDTHS
+from flexemu.isa.riscv.loadstore import LOADS, STORES
 from flexemu.isa.riscv.step import _decoded, fetch, step
 from flexemu.isa.riscv.syscalls import A7
 from flexemu.mips.io import FullIO
@@ -26,6 +28,8 @@ from tests.test_riscv_lockstep import SMALL, image_of
 
 PROGRAMS = program_names()
 STRIDE = 251
+#: Bytes accessed by the loads and stores (atomics are aligned and never cross a leaf).
+ACCESS_WIDTHS = {**{n: w for n, (w, _) in LOADS.items()}, **STORES, **FP_WIDTHS}
 #: Occurrences of each instruction class checked.
 FIRST = 1
 #: The small shipped RISC-V guests (scenarios/programs); EVERY: those checked at every step.
@@ -42,9 +46,9 @@ def verifier() -> Verifier:
 
 def instruction_class(machine: Machine) -> InstructionClass:
     """What the next step executes: the unit of coverage. The decoded name and length (an
-    ecall with its number), and for each source register whether it is zero and its sign:
-    a result can coincide with a wrong one for some operands (srai and srli on a
-    non-negative value), so each operand shape is a class of its own."""
+    ecall with its number), for each source register whether it is zero and its sign (a
+    result can coincide with a wrong one for some operands: srai and srli on a
+    non-negative value), and for a load or store how far it reaches into the next leaf."""
     state = machine.state
     raw, length = fetch(state, FullIO(machine.memory, machine.input_memory, record=False))
     decoded = _decoded(raw, length, state.xlen)
@@ -53,6 +57,10 @@ def instruction_class(machine: Machine) -> InstructionClass:
         return (name, length, state.x[A7])
     operands = [state.x[getattr(decoded, field, 0)] for field in ("rs1", "rs2")]
     shape = tuple((value == 0, value >> (state.xlen - 1)) for value in operands)
+    width = ACCESS_WIDTHS.get(name, 0)
+    if width:  # how many of the accessed bytes fall into the next leaf
+        address = (operands[0] + decoded.imm) % (1 << state.xlen)
+        return (name, length, shape, max(0, address % 32 + width - 32))
     return (name, length, shape)
 
 

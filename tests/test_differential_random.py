@@ -21,12 +21,13 @@ reference, so agreement must hold there too, but then unicorn proved nothing.
   vacuously comparing the reference with itself.
 - The edge cases pin the outcomes the spec fixes (division, overflow,
   alignment, kernel addresses, traps, branch-likely, LL/SC).
-- `KNOWN_DIVERGENCES` are engine bugs found by this file (unicorn runs, or
-  miscounts, something the reference defines otherwise). Each is pinned by a
-  strict xfail in `test_known_engine_divergence`, and only those patterns are
-  kept out of the random property (`engine_divergence` for the drawn words,
-  `follow_on_hazard` for the two extra steps). When the engine is fixed, its
-  xfail passes, fails as strict, and the pattern should be dropped from both.
+- `UNICORN_DIFFERS` are the encodings and control flows unicorn runs
+  differently from the reference (COP0, PMON, DSP/BSHFL NOPs, RDHWR, JALX,
+  MIPS16 through odd targets, constant branches QEMU folds, fetch faults
+  after jumps, address 0, kseg0 aliases, the link register as condition).
+  Each was once a strict xfail; the engine's code guard (docs/spec.md, "The
+  fast engine") makes every one agree, and the property draws them all:
+  nothing is skipped.
 
 Set FLEXEMU_DIFF_EXAMPLES=N to run the property with N examples (default 3000,
 about 15 s); `--hypothesis-show-statistics` shows how often unicorn ran the
@@ -40,7 +41,7 @@ import random
 
 import pytest
 from conftest import memory_diff, state_diff
-from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from instruction_strategies import (
     A0,
@@ -72,8 +73,9 @@ from instruction_strategies import (
 from flexemu.engine import FastEngine
 from flexemu.memory import Memory
 from flexemu.merkle import PAGE_BYTES
-from flexemu.mips.bits import MASK32, u32
-from flexemu.mips.step import _rd, _rs, _rt  # the spec's field extractors
+from flexemu.mips.bits import MASK32
+from flexemu.mips.decode import RUN, word_flag
+from flexemu.mips.step import _rt  # the spec's field extractors
 from flexemu.reference import ReferenceMachine
 from flexemu.state import NO_RESERVATION, Panic, State, Status
 
@@ -178,71 +180,7 @@ def assert_agree(state: State, pages: dict[int, bytes], reference: ReferenceMach
     assert Memory(ours).root() == reference.memory.root()
 
 
-# ---------------------------------------------------------------- known engine bugs
-
-
-def engine_divergence(word: int, regs: list[int]) -> str | None:
-    """Why the engine is known to disagree with the reference on `word`, or None.
-
-    Every reason is an engine bug (or unicorn running an encoding the spec
-    rejects) pinned by a strict xfail in `test_known_engine_divergence`.
-    """
-    op, funct = word >> 26, word & 63
-    rs, rt, rd, sa = _rs(word), _rt(word), _rd(word), (word >> 6) & 31
-    # QEMU folds branches whose condition is a constant: never-taken likely forms skip
-    # their delay slot without hooking it (the step counter misses the nullified step),
-    # never-taken plain forms become NOPs (a limit on one "runs" a delay slot it did not).
-    if op in (0x05, 0x15) and rs == rt:
-        return "constant-branch"
-    if op in (0x07, 0x17) and rs == 0:
-        return "constant-branch"
-    if op == 0x01 and rs == 0 and rt in (0x00, 0x02, 0x12):
-        return "constant-branch"
-    if op == 0x00 and funct in (0x08, 0x09) and regs[rs] & 1:
-        return "mips16-jump"  # unicorn's 24Kc has MIPS16e: JR/JALR to odd runs, no panic
-    if op == 0x00 and funct in (0x08, 0x09) and regs[rs] >= KSEG2:
-        # Unicorn faults fetching the target even when told to stop after the slot; the
-        # engine takes that for a fault of the slot, runs it again and re-evaluates the
-        # jump after it (a slot that overwrites rs changes the target).
-        return "kseg2-fetch"
-    if op == 0x1D:
-        return "mips16-jump"  # JALX
-    if op == 0x10:
-        return "cop0"  # unicorn runs in kernel mode: MFC0/MTC0/DI/EI/WAIT... execute
-    if op == 0x00 and funct == 0x05:
-        return "pmon"  # QEMU's PMON pseudo-instruction (may set v0 = -1)
-    if op == 0x1F:
-        if funct == 0x20 and rd == 0 and sa not in (0x02, 0x10, 0x18):
-            return "special3-nop"  # BSHFL with rd = $0: QEMU returns before decoding sa
-        if funct in (0x10, 0x11, 0x12, 0x13, 0x38) and (rd == 0 or rt == 0):
-            return "special3-nop"  # DSP ASE encodings with a $0 destination: NOP in QEMU
-        if funct == 0x3B and rd != 29:
-            return "rdhwr"  # CPUNum, SYNCI_Step, CC (host clock!), CCRes are readable
-    # UNPREDICTABLE: the condition/target register is the link register. The reference
-    # reads it first (as QEMU does); the engine, resolving a fault in the delay slot,
-    # re-evaluates the branch after the link was written.
-    if op == 0x01 and rt in (0x10, 0x11, 0x12, 0x13) and rs == RA:
-        return "link-alias"
-    if op == 0x00 and funct == 0x09 and rd == rs != 0:
-        return "link-alias"
-    return None
-
-
-def follow_on_hazard(pc: int, memory: Memory, regs: list[int]) -> str | None:
-    """Why the next two steps from `pc` may hit a known engine bug, or None."""
-    for vaddr in (pc, u32(pc + 4)):
-        if vaddr >= KSEG2:
-            return "kseg2-fetch"  # a fetch fault is not hooked: the engine miscounts
-        if vaddr == 0:
-            return "pc-zero"  # address 0 is the `until` of unicorn's runs: same miscount
-        if vaddr >= 0x8000_0000:
-            return "kseg01-code"  # the step counter cannot read a kseg0/1 branch word
-        if vaddr & 3 == 0:
-            reason = engine_divergence(memory.read_word(vaddr), regs)
-            if reason:
-                return reason
-    return None
-
+# ---------------------------------------------------------------- the cases
 
 
 @st.composite
@@ -280,20 +218,14 @@ def cases(draw: st.DrawFn) -> tuple[str, Case]:
 def test_unicorn_step_matches_reference(drawn: tuple[str, Case]) -> None:
     label, case = drawn
     word, slot = case.words
-    for w in (word, slot):
-        reason = engine_divergence(w, case.regs)
-        if reason:
-            event(f"skipped: known engine divergence {reason}")
-        assume(reason is None)
-
     pair = Pair(case)
     pair.unicorn(1)
     first_fell_back = 0 in pair.fallbacks
     event(f"{label}: {'reference fallback' if first_fell_back else 'unicorn'}")
     pair.assert_agree()
-    if first_fell_back and label != "random":
-        # Unicorn hands a (canonically encoded) integer instruction to the reference
-        # only where the spec panics: otherwise the engine would be slow for nothing.
+    if first_fell_back and label != "random" and word_flag(word, CODE, slot) == RUN:
+        # Unicorn hands a (canonically encoded) integer instruction the guard lets it run
+        # to the reference only where the spec panics: else the engine is slow for nothing.
         probe = ReferenceMachine(case.state(), case.memory(), Memory())
         probe.step()
         assert probe.state.status == Status.PANICKED, f"unicorn refused {word:#010x}"
@@ -301,10 +233,6 @@ def test_unicorn_step_matches_reference(drawn: tuple[str, Case]) -> None:
     # Two more steps through `advance`: unicorn for the first, the reference for the last.
     state = pair.engine.state
     if state.status == Status.RUNNING:
-        hazard = follow_on_hazard(state.pc, pair.reference.memory, state.regs)
-        if hazard:
-            event(f"follow-on skipped: known engine divergence {hazard}")
-            return
         pair.advance(state.step + 2)
         pair.assert_agree()
 
@@ -636,10 +564,10 @@ def test_sc_at_a_misaligned_reservation_panics() -> None:
     assert (state.status, state.exit_code) == (Status.PANICKED, Panic.ADDRESS_ERROR)
 
 
-# ---------------------------------------------------------------- known engine bugs
+# ---------------------------------------------------------------- where unicorn differs
 
-KNOWN_DIVERGENCES = {
-    # name: (words, registers, steps or None for `_run_chunk(1)`, what goes wrong)
+UNICORN_DIFFERS = {
+    # name: (words, registers, steps or None for `_run_chunk(1)`, what went wrong before the guard)
     "constant-branch likely (bnel t0,t0)": (
         [i_type(0x15, T0, T0, 4), i_type(0x09, V0, V0, 1)], {}, None,
         "QEMU skips the slot unhooked: engine step 1 at pc 0x400008, reference pc 0x400005",
@@ -709,13 +637,9 @@ KNOWN_DIVERGENCES = {
 }
 
 
-@pytest.mark.parametrize(
-    "name",
-    [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DIVERGENCES[name][3]))
-     for name in KNOWN_DIVERGENCES],
-)
-def test_known_engine_divergence(name: str) -> None:
-    words, pins, steps, _ = KNOWN_DIVERGENCES[name]
+@pytest.mark.parametrize("name", list(UNICORN_DIFFERS))
+def test_engine_agrees_where_unicorn_differs(name: str) -> None:
+    words, pins, steps, _ = UNICORN_DIFFERS[name]
     regs = [0] * 32
     for number, value in pins.items():
         regs[number] = value
@@ -725,14 +649,12 @@ def test_known_engine_divergence(name: str) -> None:
     else:
         pair.advance(steps)
     pair.assert_agree()
+    assert pair.fallbacks, "unicorn ran all of it: the case no longer exercises the guard"
 
 
-def test_known_divergences_are_recognised() -> None:
-    """Every pinned single-instruction divergence is one `engine_divergence` keeps out."""
-    for name, (words, pins, steps, _) in KNOWN_DIVERGENCES.items():
-        if steps is not None:
-            continue
-        regs = [0] * 32
-        for number, value in pins.items():
-            regs[number] = value
-        assert engine_divergence(words[0], regs), name
+def test_the_guard_flags_every_word_unicorn_runs_differently() -> None:
+    """Each single-word divergence is a word the scan keeps from unicorn (or a checked JR)."""
+    for name, (words, _, steps, _) in UNICORN_DIFFERS.items():
+        if steps is None:
+            slot = words[1] if len(words) > 1 else 0
+            assert word_flag(words[0], CODE, slot) != RUN, name

@@ -20,7 +20,8 @@ from unicorn.mips_const import (
     UC_MIPS_REG_PC,
 )
 
-from flexemu.native import StepCounter, is_delay_branch
+from flexemu.mips.decode import JUMP, STOP, page_flags
+from flexemu.native import CodeGuard, StepCounter, is_delay_branch
 
 BASE = 0x400000
 SYSCALL_INTNO = 17
@@ -300,3 +301,67 @@ def test_is_delay_branch() -> None:
     assert not any(is_delay_branch(w) for w in others)
     assert is_delay_branch((1 << 26) | (17 << 16))  # bgezal
     assert is_delay_branch((RA << 21) | (RA << 11) | 9)  # jalr
+
+
+# ------------------------------------------------------------------ the code guard
+
+
+def guarded(words: dict[int, int], regs: dict[int, int] | None = None) -> tuple[
+    unicorn.Uc, StepCounter, CodeGuard
+]:
+    """A Uc with `words` (offset -> word) at BASE, its page allowed under the scan's flags."""
+    uc = unicorn.Uc(unicorn.UC_ARCH_MIPS, unicorn.UC_MODE_MIPS32 | unicorn.UC_MODE_BIG_ENDIAN)
+    uc.ctl_set_cpu_model(UC_CPU_MIPS32_24KC)
+    uc.mem_map(BASE, 0x2000)
+    page = bytearray(0x1000)
+    for off, word in words.items():
+        page[off : off + 4] = struct.pack(">I", word)
+    uc.mem_write(BASE, bytes(page))
+    for number, value in (regs or {}).items():
+        uc.reg_write(UC_MIPS_REG_0 + number, value)
+    guard = CodeGuard()
+    guard.allow(BASE >> 12, page_flags(BASE, bytes(page)))
+    return uc, StepCounter(uc, guard), guard
+
+
+MFC0_T0 = 0x40086000  # COP0: the reference rejects it, unicorn would run it
+
+
+def test_the_guard_stops_before_a_word_the_reference_rejects() -> None:
+    uc, counter, _ = guarded({0x00: addiu(T0, ZERO, 1), 0x04: addiu(T0, T0, 2), 0x08: MFC0_T0})
+    result = counter.run(uc, BASE, 100)
+    assert (result.guard_stop, result.executed, result.last_address) == (True, 2, BASE + 8)
+    assert uc.reg_read(UC_MIPS_REG_0 + T0) == 3  # mfc0 did not run
+
+
+def test_the_guard_stops_before_a_branch_whose_slot_it_would_stop() -> None:
+    words = {0x00: addiu(T0, ZERO, 1), 0x04: branch(4, ZERO, ZERO, BASE + 4, BASE + 0x40),
+             0x08: MFC0_T0}
+    uc, counter, _ = guarded(words)
+    result = counter.run(uc, BASE, 100)
+    assert (result.guard_stop, result.executed, result.last_address) == (True, 1, BASE + 4)
+
+
+@pytest.mark.parametrize(
+    ("target", "runs"),
+    [(BASE + 0x40, True), (BASE + 0x41, False), (BASE + 0x1040, False), (0xC000_0000, False),
+     (BASE + 0x80, False)],  # aligned, odd, an unscanned page, kseg2, a word flagged STOP
+)
+def test_a_jr_runs_only_to_a_target_the_guard_allows(target: int, runs: bool) -> None:
+    words = {0x00: jr(T1), 0x04: addiu(T0, ZERO, 7), 0x40: addiu(T0, T0, 1), 0x80: MFC0_T0}
+    uc, counter, guard = guarded(words, {T1: target})
+    assert guard.flag(BASE) == JUMP + T1
+    result = counter.run(uc, BASE, 3)
+    if runs:
+        assert not result.guard_stop and result.executed == 3
+        assert uc.reg_read(UC_MIPS_REG_0 + T0) == 8
+    else:
+        assert (result.guard_stop, result.executed, result.last_address) == (True, 0, BASE)
+
+
+def test_a_revoked_page_stops_at_its_first_instruction() -> None:
+    uc, counter, guard = guarded({0x00: addiu(T0, ZERO, 1)})
+    assert guard.revoke(BASE >> 12) and not guard.revoke(BASE >> 12)
+    result = counter.run(uc, BASE, 10)
+    assert (result.guard_stop, result.executed) == (True, 0)
+    assert guard.flag(BASE) == STOP

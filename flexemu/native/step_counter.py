@@ -32,11 +32,16 @@ tests/test_step_counter.py):
 * A faulting instruction (unmapped access, ...) was hooked but not executed;
   ``run`` re-raises unicorn's error and the counters are only in ``struct``.
 * A branch in a delay slot is UNPREDICTABLE in MIPS32 and not supported.
+* With a ``CodeGuard`` attached, the hook also stops *before* any word the
+  guard does not let unicorn run (``stop_reason == STOP_GUARD``): that word
+  was hooked but did not run, ``executed == hooked - 1``, the PC is
+  ``last_address``. The guard's scan keeps such words out of delay slots.
 """
 
 from __future__ import annotations
 
 import ctypes
+import mmap
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,9 +49,14 @@ import unicorn
 from unicorn.mips_const import UC_MIPS_REG_PC
 from unicorn.unicorn_py3 import unicorn as _ucmod
 
+from flexemu.mips.decode import WORDS_PER_PAGE, is_delay_branch
 from flexemu.native import _step_counter
 
 _NO_LIMIT = 2**64 - 1
+GUARD_BYTES = 1 << 30  # one flag byte per 4-byte word of the 32-bit address space
+GUARD_USER_PAGES = 0x80000  # only user-segment pages are ever allowed
+_MAP_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000)  # Linux's value; 3.11 lacks the name
+STOP_NONE, STOP_LIMIT, STOP_GUARD = 0, 1, 2
 
 
 def _uclib() -> Any:
@@ -63,10 +73,13 @@ class StepCounterStruct(ctypes.Structure):
     _fields_ = (
         ("hooked", ctypes.c_uint64),  # number of hook calls so far
         ("limit", ctypes.c_uint64),  # stop once hooked exceeds this
-        ("last_address", ctypes.c_uint64),  # address of the most recent hook call
-        ("prev_address", ctypes.c_uint64),  # address of the hook call before it
+        # addresses[hooked & 1]: the most recent hook call, the other one: the call before it
+        ("addresses", ctypes.c_uint64 * 2),
         ("stop", ctypes.c_void_p),  # uc_emu_stop
         ("mem_read", ctypes.c_void_p),  # uc_mem_read
+        ("reg_read", ctypes.c_void_p),  # uc_reg_read
+        ("code", ctypes.c_void_p),  # the CodeGuard table, or NULL
+        ("stop_reason", ctypes.c_uint32),  # STOP_* of the stop the hook requested
         ("prev_word", ctypes.c_uint8 * 4),  # bytes at prev_address when the limit stopped the run
     )
 
@@ -75,18 +88,51 @@ if ctypes.sizeof(StepCounterStruct) != _step_counter.struct_size():  # pragma: n
     raise ImportError("StepCounterStruct does not match the C struct layout")
 
 
-def is_delay_branch(word: int) -> bool:
-    """True if the MIPS32 instruction ``word`` is a branch or jump with a delay slot."""
-    op = word >> 26
-    if op in (2, 3, 4, 5, 6, 7, 20, 21, 22, 23):  # J JAL BEQ BNE BLEZ BGTZ + likely forms
+class CodeGuard:
+    """The flags the guarded native hook reads: one byte per word of the address space.
+
+    A lazily zero-filled 1 GiB anonymous mapping (address >> 2 indexes it), so
+    the hook needs one load per instruction and only scanned pages take memory
+    (1 KiB each). Zero is STOP: every page starts not runnable. See step_counter.c.
+    """
+
+    def __init__(self) -> None:
+        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_NORESERVE
+        self._map = mmap.mmap(-1, GUARD_BYTES, flags=flags)
+        self._view = memoryview(self._map)
+        self._address = ctypes.addressof(ctypes.c_char.from_buffer(self._map))
+        self._pages: set[int] = set()
+
+    @property
+    def address(self) -> int:
+        return self._address
+
+    def allows(self, page: int) -> bool:
+        return page in self._pages
+
+    def allow(self, page: int, flags: bytes) -> None:
+        """Let unicorn run `page` under `flags` (one byte per word, see decode.word_flag)."""
+        if len(flags) != WORDS_PER_PAGE or not 0 <= page < GUARD_USER_PAGES:
+            raise ValueError(f"bad guard entry for page {page:#x}")
+        start = page * WORDS_PER_PAGE
+        self._view[start : start + WORDS_PER_PAGE] = flags
+        self._pages.add(page)
+
+    def revoke(self, page: int) -> bool:
+        """Stop unicorn running `page`; True if it was allowed."""
+        if page not in self._pages:
+            return False
+        start = page * WORDS_PER_PAGE
+        self._view[start : start + WORDS_PER_PAGE] = bytes(WORDS_PER_PAGE)
+        self._pages.discard(page)
         return True
-    if op == 0:  # SPECIAL: JR, JALR (and .HB forms)
-        return word & 0x3F in (8, 9)
-    if op == 1:  # REGIMM: BLTZ BGEZ BLTZL BGEZL BLTZAL BGEZAL BLTZALL BGEZALL
-        return (word >> 16) & 0x1F in (0, 1, 2, 3, 16, 17, 18, 19)
-    if op in (17, 18):  # COP1/COP2 BC1x/BC2x
-        return (word >> 21) & 0x1F == 8
-    return False
+
+    def flag(self, address: int) -> int:
+        """The flag of the word at `address`."""
+        return self._view[(address & 0xFFFF_FFFF) >> 2]
+
+    def pages(self) -> list[int]:
+        return sorted(self._pages)
 
 
 @dataclass(frozen=True)
@@ -99,6 +145,12 @@ class RunResult:
     prev_address: int
     prev_word: int  # big-endian word at prev_address, captured at a limit stop
     final_pc: int
+    stop_reason: int = STOP_NONE
+
+    @property
+    def guard_stop(self) -> bool:
+        """True when the guard stopped the run before the word at ``last_address``."""
+        return self.stop_reason == STOP_GUARD
 
     @property
     def limit_hit(self) -> bool:
@@ -123,7 +175,7 @@ class RunResult:
         slot. Any other stop (``emu_stop`` from an interrupt hook, ``until``)
         comes after the last hooked instruction completed.
         """
-        if self.limit_hit and not self.stopped_in_delay_slot:
+        if self.guard_stop or (self.limit_hit and not self.stopped_in_delay_slot):
             return self.hooked - 1
         return self.hooked
 
@@ -137,13 +189,21 @@ class StepCounter:
     from other hooks during a run.
     """
 
-    def __init__(self, uc: unicorn.Uc) -> None:
+    def __init__(self, uc: unicorn.Uc, guard: CodeGuard | None = None) -> None:
         lib = _uclib()
         self._uc = uc
         self._lib = lib
         self.struct = StepCounterStruct()
         self.struct.stop = ctypes.cast(lib.uc_emu_stop, ctypes.c_void_p).value
         self.struct.mem_read = ctypes.cast(lib.uc_mem_read, ctypes.c_void_p).value
+        self.struct.reg_read = ctypes.cast(lib.uc_reg_read, ctypes.c_void_p).value
+        self.struct.code = guard.address if guard is not None else None
+        self.guard = guard  # kept alive as long as the hook may read it
+        callback = (
+            _step_counter.callback_address()
+            if guard is None
+            else _step_counter.guarded_callback_address()
+        )
         self.struct.limit = _NO_LIMIT
         # The hook keeps a raw pointer to self.struct: both live as long as self.
         self._user_data = ctypes.cast(ctypes.pointer(self.struct), ctypes.c_void_p)
@@ -155,7 +215,7 @@ class StepCounter:
             uc._uch,
             ctypes.byref(handle),
             unicorn.UC_HOOK_CODE,
-            ctypes.c_void_p(_step_counter.callback_address()),
+            ctypes.c_void_p(callback),
             self._user_data,
             ctypes.c_uint64(1),
             ctypes.c_uint64(0),
@@ -172,7 +232,14 @@ class StepCounter:
     @property
     def last_address(self) -> int:
         """Address of the most recent hook call (the syscall, inside a syscall hook)."""
-        return int(self.struct.last_address)
+        s = self.struct
+        return int(s.addresses[s.hooked & 1])
+
+    @property
+    def prev_address(self) -> int:
+        """Address of the hook call before the most recent one."""
+        s = self.struct
+        return int(s.addresses[(s.hooked - 1) & 1])
 
     @property
     def limit(self) -> int:
@@ -197,16 +264,18 @@ class StepCounter:
         s = self.struct
         s.limit = limit
         s.hooked = 0
-        s.last_address = s.prev_address = begin_pc
+        s.stop_reason = STOP_NONE
+        s.addresses[0] = s.addresses[1] = begin_pc
         ctypes.memset(s.prev_word, 0, 4)
         uc.emu_start(begin_pc, 0, count=0)
         return RunResult(
             hooked=int(s.hooked),
             limit=int(s.limit),
-            last_address=int(s.last_address),
-            prev_address=int(s.prev_address),
+            last_address=self.last_address,
+            prev_address=self.prev_address,
             prev_word=int.from_bytes(bytes(s.prev_word), "big"),
             final_pc=uc.reg_read(UC_MIPS_REG_PC),
+            stop_reason=int(s.stop_reason),
         )
 
     def close(self) -> None:

@@ -19,7 +19,11 @@ PYTHON="${PYTHON:-python3}"
 
 # The single source of truth for every program's kind and its run.
 #   name       | kind  | argv (JSON list)          | stdin (JSON string)
-# kind: "free" = no libc, own __start (freestanding.h); "glibc" = static glibc.
+# kind: "free" = no libc, own __start (freestanding.h); "glibc" = static glibc;
+#       "smc" = "free" linked with -N (one writable, executable segment, for code that
+#       rewrites itself) and recorded with `qemu-mips -singlestep`: qemu's default
+#       translation does not see a store to the block it is running (MIPS leaves that
+#       UNPREDICTABLE without SYNCI); flexEmu fetches every instruction from memory.
 # An empty argv means the guest is started with argc = 0 by flexEmu; qemu
 # cannot do that, so it runs those with argv[0] = NAME (the programs with an
 # empty argv never look at argv).
@@ -32,12 +36,16 @@ trap       | free  | []                        | ""
 exitcode   | glibc | []                        | ""
 tiny_sum   | free  | []                        | ""
 likely     | free  | []                        | ""
+smc        | smc   | []                        | "$\u0002**"
+slots      | free  | []                        | ""
+hostile_end | free | []                        | "c"
 '
 
 COMMON=(-O2 -march=mips32r2 -static -Wall -Wextra
         "-ffile-prefix-map=$HERE=." -Wl,--build-id=none)
 FREE=(-mno-abicalls -fno-pic -msoft-float
       -nostdlib -ffreestanding -fno-builtin -Wl,-e,__start)
+SMC=("${FREE[@]}" -Wl,-N)
 GLIBC=()
 
 check_elf() {  # static, non-PIE, no interpreter, MIPS big-endian
@@ -59,15 +67,15 @@ check_no_fpu() {  # freestanding programs must be integer-only
     fi
 }
 
-run_expect() {  # name argv_json stdin_json -> name.expected.json
+run_expect() {  # qemu_options name argv_json stdin_json -> name.expected.json
     "$PYTHON" - "$QEMU" "$@" <<'PY'
 import json, os, signal, subprocess, sys
 
-qemu, name, argv_json, stdin_json = sys.argv[1:]
+qemu, qemu_options, name, argv_json, stdin_json = sys.argv[1:]
 argv, stdin = json.loads(argv_json), json.loads(stdin_json)
 argv0 = argv[0] if argv else name
 proc = subprocess.run(
-    [qemu, "-0", argv0, "./" + name, *argv[1:]],
+    [qemu, *qemu_options.split(), "-0", argv0, "./" + name, *argv[1:]],
     input=stdin.encode(), capture_output=True, env={}, timeout=120,
 )
 rc = proc.returncode
@@ -95,12 +103,15 @@ while IFS='|' read -r name kind argv stdin; do
     case "$kind" in
         free)  flags=("${COMMON[@]}" "${FREE[@]}") ;;
         glibc) flags=("${COMMON[@]}" "${GLIBC[@]}") ;;
+        smc)   flags=("${COMMON[@]}" "${SMC[@]}") ;;
         *) echo "unknown kind '$kind' for $name" >&2; exit 1 ;;
     esac
     "$CC" "${flags[@]}" -o "$name" "$name.c"
     check_elf "$name"
-    if [[ "$kind" == free ]]; then check_no_fpu "$name"; fi
-    run_expect "$name" "$argv" "$stdin"
+    if [[ "$kind" != glibc ]]; then check_no_fpu "$name"; fi
+    qemu_options=""
+    if [[ "$kind" == smc ]]; then qemu_options="-singlestep"; fi
+    run_expect "$qemu_options" "$name" "$argv" "$stdin"
 done <<<"$PROGRAMS"
 
 echo "sha256:"

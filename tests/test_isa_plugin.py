@@ -132,16 +132,15 @@ def test_a_proof_file_naming_another_isa_is_invalid(tmp_path: Path) -> None:
     assert code == 2 and "'isa' must be one of" in one_line(err)
 
 
-def test_riscv_onchain_check_uses_the_riscv_verifier_or_says_there_is_none(
-    tmp_path: Path,
-) -> None:
+def test_riscv_onchain_check_uses_the_riscv_verifier(tmp_path: Path) -> None:
+    """RiscvVerifier is built and committed: `check --onchain` runs an rv64 proof through it."""
+    assert verifier_built("rv64") and verifier_built("rv32")
     proof = tmp_path / "p.json"
     invoke("prove", "--step", "3", "-o", str(proof), str(PROGRAMS_DIR / "hello.rv64"))
     code, out, err = invoke("check", "--onchain", str(proof))
-    if verifier_built("rv64"):
-        assert code == 0 and json.loads(out)["isa"] == "rv64", err
-    else:
-        assert code == 2 and one_line(err) == "error: no on-chain verifier for rv64 yet"
+    report = json.loads(out)
+    assert code == 0 and report["isa"] == "rv64" and report["valid"], err
+    assert report["post_state_hash"] == json.loads(proof.read_text())["post_state_hash"]
 
 
 def test_foreign_elf_gets_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from arbitration.chain.base import Chain, calldata_floor_gas
 #: from a build: `verifier_built` says so before anything is deployed.
 VERIFIER_ARTIFACTS = {
     "mips": "MipsVerifier", "mips32": "MipsVerifier", "rv64": "RiscvVerifier",
-    "rv32": "RiscvVerifier",
+    "rv32": "RiscvVerifier", "riscv": "RiscvVerifier",
 }  # fmt: skip
 DEFAULT_ISA = "mips"
 

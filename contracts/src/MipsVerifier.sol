@@ -3,7 +3,7 @@ pragma solidity ^0.8.28;
 
 import {MipsState} from "./mips/MipsState.sol";
 import {MipsStep} from "./mips/MipsStep.sol";
-import {ProofIO} from "./mips/ProofIO.sol";
+import {ProofIO} from "./common/ProofIO.sol";
 
 /// @title MipsVerifier
 /// @notice flexEmu's one-step verifier: executes one MIPS32 step from a state witness and the

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {ProofIO} from "./ProofIO.sol";
+import {ProofIO} from "../common/ProofIO.sol";
 import {StepPanic} from "./StepPanic.sol";
 
 /// @title MipsAddress

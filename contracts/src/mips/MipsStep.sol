@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {MipsAddress} from "./MipsAddress.sol";
 import {MipsState} from "./MipsState.sol";
 import {MipsSyscalls} from "./MipsSyscalls.sol";
-import {ProofIO} from "./ProofIO.sol";
+import {ProofIO} from "../common/ProofIO.sol";
 import {StepPanic} from "./StepPanic.sol";
 
 /// @title MipsStep

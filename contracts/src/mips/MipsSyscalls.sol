@@ -3,7 +3,7 @@ pragma solidity ^0.8.28;
 
 import {MipsAddress} from "./MipsAddress.sol";
 import {MipsState} from "./MipsState.sol";
-import {ProofIO} from "./ProofIO.sol";
+import {ProofIO} from "../common/ProofIO.sol";
 
 /// @title MipsSyscalls
 /// @notice The deterministic kernel: the Solidity side of flexemu/mips/syscalls.py, with the

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {MipsState} from "./MipsState.sol";
-import {ProofIO} from "./ProofIO.sol";
+import {ProofIO} from "../common/ProofIO.sol";
 
 /// @title StepPanic
 /// @notice A deterministic end of the program inside a step: the Solidity side of

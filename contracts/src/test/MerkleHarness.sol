@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {MerkleMemory} from "../MerkleMemory.sol";
+import {MerkleMemory} from "../common/MerkleMemory.sol";
 
 /// @title MerkleHarness
 /// @notice Test-only wrapper exposing MerkleMemory to off-chain tests. Not for deployment.

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {MerkleMemory} from "../MerkleMemory.sol";
+import {MerkleMemory} from "./MerkleMemory.sol";
 
 /// @title ProofIO
 /// @notice Memory and input access for one step, served by Merkle proofs only: the Solidity
-///         side of `ProofIO` in flexemu/mips/io.py (docs/spec.md section 10).
+///         side of `ProofIO` in flexemu/mips/io.py (docs/spec.md section 10), shared by every
+///         ISA: MIPS reads aligned big-endian words, RISC-V whole leaves (`LeafIO`).
 /// @dev The proof is the concatenation of 900-byte leaf proofs in access order. One "current"
 ///      proven leaf is kept per tree (memory, input); an access to it reuses it, an access to
 ///      another leaf consumes the next proof, which must name that leaf and verify against the
@@ -62,17 +63,30 @@ library ProofIO {
 
     /// @notice The aligned word at physical address `paddr` (ProofIO.read_word).
     function readWord(IO memory io, uint256 paddr) internal pure returns (uint32) {
-        _memLeaf(io, paddr);
+        _memLeaf(io, paddr >> 5);
         return uint32(uint256(io.memLeaf) >> (224 - 8 * (paddr & 31)));
     }
 
     /// @notice Store the aligned word at `paddr` (ProofIO.write_word).
     function writeWord(IO memory io, uint256 paddr, uint32 value) internal pure {
-        _memLeaf(io, paddr);
+        _memLeaf(io, paddr >> 5);
         uint256 shift = 224 - 8 * (paddr & 31);
         io.memLeaf = bytes32(
             (uint256(io.memLeaf) & ~(uint256(0xFFFFFFFF) << shift)) | (uint256(value) << shift)
         );
+        io.memDirty = true;
+    }
+
+    /// @notice The 32 bytes of memory leaf `index` (ProofIO.read_leaf).
+    function readLeaf(IO memory io, uint256 index) internal pure returns (bytes32) {
+        _memLeaf(io, index);
+        return io.memLeaf;
+    }
+
+    /// @notice Replace memory leaf `index` with `leaf` (ProofIO.write_leaf).
+    function writeLeaf(IO memory io, uint256 index, bytes32 leaf) internal pure {
+        _memLeaf(io, index);
+        io.memLeaf = leaf;
         io.memDirty = true;
     }
 
@@ -98,8 +112,7 @@ library ProofIO {
         if (io.offset != io.length) revert ProofOversized(io.length - io.offset);
     }
 
-    function _memLeaf(IO memory io, uint256 paddr) private pure {
-        uint256 index = paddr >> 5;
+    function _memLeaf(IO memory io, uint256 index) private pure {
         if (io.memIndex == index) return;
         _fold(io);
         (io.memLeaf, io.memProof) = _next(io, index, io.memRoot);

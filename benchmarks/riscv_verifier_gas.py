@@ -37,13 +37,13 @@ from verifier_gas import EIP170_LIMIT, Sample, class_table, group, spread_text, 
 from arbitration.chain.in_process import InProcessChain  # noqa: E402
 from arbitration.contracts.deploy import deploy_verifier  # noqa: E402
 from arbitration.contracts.verifier import Verifier  # noqa: E402
+from flexemu.access import FullIO  # noqa: E402
 from flexemu.files import write_atomic  # noqa: E402
-from flexemu.reference import ReferenceMachine  # noqa: E402
 from flexemu.isa.riscv.state import RiscvState  # noqa: E402
 from flexemu.isa.riscv.step import _decoded, fetch, step  # noqa: E402
 from flexemu.memory import Memory  # noqa: E402
-from flexemu.mips.io import FullIO  # noqa: E402
-from flexemu.state import Status  # noqa: E402
+from flexemu.reference import ReferenceMachine  # noqa: E402
+from flexemu.status import Status  # noqa: E402
 from tests.riscv_support import Machine, load_freestanding, program_names  # noqa: E402
 
 TARGET_MEDIAN_TX_GAS = 60_000

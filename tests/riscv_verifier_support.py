@@ -13,8 +13,8 @@ from arbitration.chain.in_process import InProcessChain
 from arbitration.contracts import deploy as deployment
 from arbitration.contracts.verifier import Verifier
 from flexemu.errors import ProofError, WitnessError
-from flexemu.proof import check
 from flexemu.isa.riscv.state import RiscvState, state_hash
+from flexemu.proof import check
 from tests.riscv_support import Machine, prove_and_check
 
 

@@ -16,12 +16,12 @@ from collections import Counter
 import pytest
 
 from arbitration.contracts.verifier import Verifier
+from flexemu.access import FullIO
 from flexemu.isa.riscv.fp import FP_WIDTHS
 from flexemu.isa.riscv.loadstore import LOADS, STORES
 from flexemu.isa.riscv.step import _decoded, fetch, step
 from flexemu.isa.riscv.syscalls import A7
-from flexemu.mips.io import FullIO
-from flexemu.state import Status
+from flexemu.status import Status
 from tests.riscv_support import RISCV_TESTS, Machine, load_freestanding, program_names
 from tests.riscv_verifier_support import deploy, evm_step
 from tests.test_riscv_lockstep import SMALL, image_of

@@ -315,3 +315,19 @@ def test_the_summary_counts_honest_wins_by_mix() -> None:
     assert (mix.mix, mix.runs, mix.expected, mix.honest_wins) == ("honest vs honest", 4, 3, 2)
     assert (mix.gas_median, mix.gas_max, mix.moves_max) == (25, 40, 4)
     assert not all_honest_won(rows) and all_honest_won(rows[:3])
+
+
+@pytest.mark.parametrize(
+    ("name", "at_least", "most_challengers"),
+    [("quick-sweep", 40, 2), ("lie-positions-sweep", 500, 4)],
+)
+def test_the_shipped_sweeps_expand_to_games_that_each_have_an_honest_party(
+    name: str, at_least: int, most_challengers: int
+) -> None:
+    cases = cases_of(REPO / "scenarios" / "sweeps" / f"{name}.yaml")
+    assert len(cases) >= at_least
+    assert max(len(c.challengers) for c in cases) == most_challengers
+    assert all(c.expected_winner is not None for c in cases)
+    several = [c for c in cases if len(c.challengers) > 1]
+    assert {c.expected_winner for c in several} == {"proposer", "challenger"}
+    assert all(case_scenario(c).lineup for c in several[:20])

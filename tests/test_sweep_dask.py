@@ -36,11 +36,13 @@ programs:
 only_with_honest_party: true
 proposer:
   - {{strategy: honest}}
-  - {{strategy: lie_from, step: {{fractions: [0.5], random: 2}}}}
+  - {{strategy: lie_from, step: {{fractions: [0.5], random: 1}}}}
   - {{strategy: wrong_exit_code}}
 challengers:
-  - {{strategy: honest}}
-  - {{strategy: lie_at, step: {{fractions: [1.0]}}}}
+  count: [1, 2]
+  strategies:
+    - {{strategy: honest}}
+    - {{strategy: lie_at, step: {{fractions: [1.0]}}}}
 """
 
 
@@ -90,6 +92,10 @@ def test_a_local_cluster_of_two_workers_plays_every_case_once(
     assert sorted(r["id"] for r in rows) == sorted(c.id for c in cases)
     assert all(r["honest_won"] is True for r in rows)
     assert {r["winner"] for r in rows} == {"proposer", "challenger"}
+    assert {len(r["challengers"]) for r in rows} == {1, 2}
+    for r in rows:  # every challenger accounted for, their gas adding up to the party's
+        assert len(r["per_challenger"]) == len(r["challengers"])
+        assert sum(c["gas"] for c in r["per_challenger"]) == r["gas"]["challenger"]
     assert 1 <= len({r["worker"] for r in rows}) <= 2
     summary = json.loads((out / "summary.json").read_text())
     assert summary["rows"] == len(cases) and summary["honest_won_every_row"] is True

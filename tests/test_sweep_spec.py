@@ -113,14 +113,75 @@ def test_a_case_is_the_scenario_its_yaml_would_load_as(tmp_path: Path) -> None:
     scenario_file = tmp_path / "case.yaml"
     scenario_file.write_text(yaml.safe_dump(scenario_data(case)), encoding="utf-8")
     loaded, direct = load_scenario(scenario_file), case_scenario(case)
-    assert (loaded.program, loaded.game, loaded.proposer, loaded.challenger, loaded.expect) == (
+    assert (loaded.program, loaded.game, loaded.proposer, loaded.lineup, loaded.expect) == (
         direct.program,
         direct.game,
         direct.proposer,
-        direct.challenger,
+        direct.lineup,
         direct.expect,
     )
     assert direct.proposer.step == case.proposer["step"]
+
+
+MULTI = SWEEP.split("challengers:")[0] + (
+    "challengers:\n"
+    "  count: [1, 2, 3]\n"
+    "  strategies: [{strategy: honest}, {strategy: lie_from, step: [100]}, {strategy: collude}]\n"
+)
+
+
+def kinds(case: SweepCase) -> list[str]:
+    return [c["strategy"] for c in case.challengers]
+
+
+def test_several_challengers_are_every_multiset_of_the_strategies(tmp_path: Path) -> None:
+    cases = cases_of(write(tmp_path, MULTI))
+    # 8 proposer variants x (3 singles + 6 pairs + 10 triples) challenger multisets
+    assert len(cases) == 8 * (3 + 6 + 10)
+    lineups = {json.dumps(c.challengers, sort_keys=True) for c in cases}
+    assert len(lineups) == 19
+    assert {len(c.challengers) for c in cases} == {1, 2, 3}
+    case = next(c for c in cases if len(c.challengers) == 3)
+    data = scenario_data(case)
+    assert "challenger" not in data and data["challengers"] == list(case.challengers)
+    assert [s.kind for s in case_scenario(case).lineup] == kinds(case)
+
+
+def test_with_several_challengers_one_honest_one_decides_what_is_expected(
+    tmp_path: Path,
+) -> None:
+    cases = cases_of(write(tmp_path, MULTI))
+
+    def expected(proposer: dict, *challengers: str) -> str | None:
+        (case,) = [c for c in cases if c.proposer == proposer and kinds(c) == list(challengers)]
+        return case.expected_winner
+
+    honest, false_claim = {"strategy": "honest"}, {"strategy": "lie_at", "step": TINY_SUM_STEPS}
+    true_claim = {"strategy": "lie_at", "step": 154}  # a lie in the middle only
+    assert expected(honest, "lie_from", "collude", "collude") == "proposer"
+    assert expected(false_claim, "honest", "collude", "collude") == "challenger"
+    assert expected(false_claim, "honest", "honest", "lie_from") == "challenger"
+    assert expected(false_claim, "lie_from", "collude") is None
+    # a true claim that only honest challengers see stands; one another challenger disputes
+    # rests on a proposer that does not play honest: nothing expected
+    assert expected(true_claim, "honest", "honest") == "proposer"
+    assert expected(true_claim, "honest", "collude") is None
+
+
+def test_a_case_with_several_challengers_records_each_of_them(tmp_path: Path) -> None:
+    cases = cases_of(write(tmp_path, MULTI))
+    lying = {"strategy": "lie_at", "step": TINY_SUM_STEPS}
+    case = next(
+        c for c in cases if c.proposer == lying and kinds(c) == ["honest", "lie_from", "collude"]
+    )
+    result = run_case(case)
+    assert result["winner"] == "challenger" == case.expected_winner
+    assert result["honest_won"] is True
+    detail = result["per_challenger"]
+    assert len(detail) == 3
+    assert sum(d["gas"] for d in detail) == result["gas"]["challenger"] > 0
+    assert all(len(d["challenges"]) == 1 for d in detail)  # a false claim: all three dispute it
+    assert "challenger" in {c["winner"] for d in detail for c in d["challenges"]}
 
 
 BAD = [
@@ -160,8 +221,8 @@ def test_a_bad_strategy_entry_is_refused_naming_its_key(
         ("seed: 5", "seeds: 5", "seeds: unknown key"),
         (
             "challengers:\n  - {strategy: honest}\n  - {strategy: lie_from, step: [100]}\n",
-            "challengers: {count: 2, strategies: [{strategy: honest}]}",
-            "challengers.count: expected at most 1 (several challengers",
+            "challengers: {count: [2, 9], strategies: [{strategy: honest}]}",
+            "challengers.count[1]: expected at most 8 (challengers",
         ),
         ("name: unit", "name: a b", "name: expected letters"),
         ("seed: 5", "seed: 5\ngame: {clock_seconds: [60, 0]}", "game.clock_seconds[1]"),
@@ -234,9 +295,39 @@ def test_rows_are_appended_once_each_and_a_torn_tail_is_dropped(tmp_path: Path) 
         read_rows(path)
 
 
+def test_the_summary_groups_by_the_challengers_multiset() -> None:
+    mixed = [
+        {**row(1), "challengers": [{"strategy": "honest"}, {"strategy": "collude"}]},
+        {**row(2), "challengers": [{"strategy": "collude"}, {"strategy": "honest"}]},
+        {**row(3), "challengers": [{"strategy": "honest"}] * 2},
+        row(4),
+    ]
+    assert [(m.mix, m.runs) for m in summarize(mixed)] == [
+        ("honest vs collude + honest", 2),
+        ("honest vs 2x honest", 1),
+        ("honest vs honest", 1),
+    ]
+
+
 def test_the_summary_counts_honest_wins_by_mix() -> None:
     rows = [row(1), row(2), row(3, None), row(4, False)]
     (mix,) = summarize(rows)
     assert (mix.mix, mix.runs, mix.expected, mix.honest_wins) == ("honest vs honest", 4, 3, 2)
     assert (mix.gas_median, mix.gas_max, mix.moves_max) == (25, 40, 4)
     assert not all_honest_won(rows) and all_honest_won(rows[:3])
+
+
+@pytest.mark.parametrize(
+    ("name", "at_least", "most_challengers"),
+    [("quick-sweep", 40, 2), ("lie-positions-sweep", 500, 4)],
+)
+def test_the_shipped_sweeps_expand_to_games_that_each_have_an_honest_party(
+    name: str, at_least: int, most_challengers: int
+) -> None:
+    cases = cases_of(REPO / "scenarios" / "sweeps" / f"{name}.yaml")
+    assert len(cases) >= at_least
+    assert max(len(c.challengers) for c in cases) == most_challengers
+    assert all(c.expected_winner is not None for c in cases)
+    several = [c for c in cases if len(c.challengers) > 1]
+    assert {c.expected_winner for c in several} == {"proposer", "challenger"}
+    assert all(case_scenario(c).lineup for c in several[:20])

@@ -81,7 +81,7 @@ class RowLog:
 CSV_COLUMNS = (
     "id", "index", "program", "argv", "clock_seconds", "bond_wei", "proposer", "challengers",
     "trace_length", "expected_winner", "winner", "reason", "disputed_step", "moves",
-    "gas_proposer", "gas_challenger", "gas_anyone", "gas_total", "honest_won",
+    "gas_proposer", "gas_challenger", "gas_anyone", "gas_total", "per_challenger", "honest_won",
     "wall_seconds", "worker",
 )  # fmt: skip
 
@@ -95,7 +95,8 @@ def rows_csv(rows: list[dict[str, Any]]) -> str:
         flat = dict(row)
         flat["argv"] = " ".join(row["argv"])
         flat["proposer"] = json.dumps(row["proposer"], sort_keys=True)
-        flat["challengers"] = json.dumps(row["challengers"], sort_keys=True)
+        for key in ("challengers", "per_challenger"):
+            flat[key] = json.dumps(row.get(key), sort_keys=True)
         for party, gas in row["gas"].items():
             flat[f"gas_{party}"] = gas
         writer.writerow(["" if flat.get(c) is None else flat[c] for c in CSV_COLUMNS])

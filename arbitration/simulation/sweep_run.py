@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from arbitration.agents.strategy import DEFAULT_MAX_STEPS
+from arbitration.simulation.outcome import Outcome
 from arbitration.simulation.scenario import ProgramSpec
 from arbitration.simulation.simulator import simulate
 from arbitration.simulation.sweep_spec import SweepCase, TracedProgram, case_scenario
@@ -53,6 +54,28 @@ def traces_held() -> int:
     return len(getattr(_local, "traces", {}))
 
 
+def per_challenger(outcome: Outcome, count: int) -> list[dict[str, Any]]:
+    """What each challenger of the lineup did, in lineup order: the challenges it opened and
+    how each ended, and the transactions it sent and their gas (a challenger that left the
+    claim alone sent nothing). The row's `gas.challenger` is the sum over all of them."""
+    detail = []
+    for place in range(count):
+        own = [c for c in outcome.challenges if c.challenger == place]
+        accounts = {c.account for c in own}
+        sent = [m for m in outcome.moves if m.actor == "challenger" and m.account in accounts]
+        detail.append(
+            {
+                "challenges": [
+                    {"winner": c.winner, "reason": c.reason, "disputed_step": c.disputed_step}
+                    for c in own
+                ],
+                "moves": len(sent),
+                "gas": sum(m.gas for m in sent),
+            }
+        )
+    return detail
+
+
 def run_case(case: SweepCase) -> dict[str, Any]:
     """Play one case on its own fresh in-process chain and return its row."""
     started = time.perf_counter()
@@ -83,6 +106,7 @@ def run_case(case: SweepCase) -> dict[str, Any]:
         "moves": len(outcome.moves),
         "gas": gas,
         "gas_total": sum(gas.values()),
+        "per_challenger": per_challenger(outcome, len(case.challengers)),
         "honest_won": honest_won,
         "wall_seconds": round(time.perf_counter() - started, 3),
         "worker": f"{socket.gethostname()}:{os.getpid()}",

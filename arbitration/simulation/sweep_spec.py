@@ -41,8 +41,9 @@ from arbitration.simulation.scenario import (
 )
 from flexemu.emulator import Emulator
 
-#: Challengers per game the simulator plays today; the permissionless game (issue 12) lifts it.
-MAX_CHALLENGERS = 1
+#: At most this many challengers per game in a sweep: the grid holds every multiset of
+#: `count` challengers, which grows fast, and each one is an agent on the game's chain.
+MAX_CHALLENGERS = 8
 
 #: A strategy entry's keys whose value is a position spec (a step, a list, fractions, random).
 POSITION_KEYS = ("step",)
@@ -215,13 +216,10 @@ def _challengers(check: _Checker, raw: Any) -> tuple[tuple[int, ...], tuple[Stra
     if isinstance(raw, dict) and "strategy" not in raw:
         data = check.mapping(raw, "challengers", ("strategies",), ("count",))
         counts = _naturals(
-            check, data.get("count", 1), "challengers.count", 1, (MAX_CHALLENGERS, _ONE_CHALLENGER)
+            check, data.get("count", 1), "challengers.count", 1, (MAX_CHALLENGERS, "challengers")
         )
         return tuple(counts), _strategy_list(check, data["strategies"], "challengers.strategies")
     return (1,), _strategy_list(check, raw, "challengers")
-
-
-_ONE_CHALLENGER = "several challengers per game need the permissionless game (issue 12)"
 
 
 def _program_entry(check: _Checker, raw: Any, index: int) -> SweepProgram:
@@ -363,25 +361,29 @@ def expected_winner(
     traced: TracedProgram, proposer: dict[str, Any], challengers: tuple[dict[str, Any], ...]
 ) -> str | None:
     """What the honest party's win means (docs/game.md, "Sweeps"): an honest proposer keeps
-    its claim; an honest challenger defeats a false claim and leaves a true one alone (the
-    proposer then wins unchallenged). With no honest party there is nothing to expect."""
+    its claim whatever the challengers do; an honest challenger defeats a false claim whatever
+    the others do. A true claim is left alone by honest challengers: if they are all the
+    challengers there are, the proposer wins unchallenged; if another challenger disputes it,
+    the outcome rests on a proposer that does not play honest, and nothing is expected. With
+    no honest party there is nothing to expect either."""
     if plays_honest(proposer):
         return "proposer"
-    if any(plays_honest(c) for c in challengers):
-        return "proposer" if claim_is_true(traced, proposer) else "challenger"
-    return None
+    if not any(plays_honest(c) for c in challengers):
+        return None
+    if not claim_is_true(traced, proposer):
+        return "challenger"
+    return "proposer" if all(plays_honest(c) for c in challengers) else None
 
 
 def scenario_data(case: SweepCase) -> dict[str, Any]:
     """The scenario file a case stands for, as parsed YAML (the one parameter mapping)."""
-    (challenger,) = case.challengers  # one challenger per game until issue 12 lands
     data: dict[str, Any] = {
         "name": f"{case.sweep}-{case.id}",
         "description": f"{case.sweep} case {case.index} ({case.program})",
         "program": dict(case.program_data),
         "game": {"clock_seconds": case.clock_seconds, "bond_wei": case.bond_wei},
         "proposer": dict(case.proposer),
-        "challenger": dict(challenger),
+        "challengers": [dict(c) for c in case.challengers],
     }
     if case.expected_winner is not None:
         data["expect"] = {"winner": case.expected_winner}

@@ -4,6 +4,7 @@ a pure function of the rows, shared by the printed table, `summary.json` and the
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -16,10 +17,17 @@ def strategy_label(data: dict[str, Any]) -> str:
     return data["strategy"] + silent
 
 
+def challenger_multiset(challengers: list[dict[str, Any]]) -> str:
+    """`2x honest + collude`: how many challengers played each strategy, in a fixed order
+    (by strategy name), so the same lineup in another order is the same mix."""
+    counts = Counter(strategy_label(c) for c in challengers)
+    return " + ".join(label if n == 1 else f"{n}x {label}" for label, n in sorted(counts.items()))
+
+
 def mix_of(row: dict[str, Any]) -> str:
-    """`lie_from vs honest`: the proposer's strategy against the challengers'."""
-    challengers = " + ".join(strategy_label(c) for c in row["challengers"])
-    return f"{strategy_label(row['proposer'])} vs {challengers}"
+    """`lie_from vs 2x honest + collude`: the proposer's strategy against the multiset of
+    the challengers' (their count included)."""
+    return f"{strategy_label(row['proposer'])} vs {challenger_multiset(row['challengers'])}"
 
 
 @dataclass(frozen=True)

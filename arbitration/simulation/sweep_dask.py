@@ -50,7 +50,9 @@ def dask_client(workers: int | None, scheduler: str | None) -> Iterator[Client]:
             n_workers=workers or os.cpu_count() or 1,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            # Any free port: the scheduler serves HTTP even without a dashboard, and a fixed
+            # 8787 taken by another cluster makes Dask print a warning into the sweep's output.
+            dashboard_address=":0",
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,

@@ -378,13 +378,15 @@ def _step_resolution(game: Game, c: ChallengeView, move: Move) -> StepResolution
     tx = game.chain.w3.eth.get_transaction(move.tx_hash)
     _, args = game.contract.decode_function_input(tx["input"])
     witness, proof = bytes(args["witness"]), bytes(args["proof"])
+    isa = isa_of_witness(witness)
     return StepResolution(
         step=c.lo,
+        isa=isa.name,
         pre_state_hash=c.hash_lo,
         claimed_post_state_hash=c.hash_hi,
         verifier_post_state_hash=move.state_hash or b"",
-        pc=isa_of_witness(witness).from_witness(witness).pc,
-        instruction=fetched_word(witness, proof),
+        pc=isa.from_witness(witness).pc,
+        instruction=fetched_word(witness, proof, isa),
         submitted_by=move.actor,  # type: ignore[arg-type]
         gas=move.gas,
     )

@@ -28,6 +28,7 @@ from arbitration.cli.app import app
 from arbitration.simulation.outcome import Outcome
 from arbitration.simulation.scenario import Expectation, Scenario, load_scenario
 from arbitration.simulation.simulator import simulate
+from arbitration.simulation.tracing import Traces
 from flexemu.emulator import Emulator
 from flexemu.loader import Program
 
@@ -274,3 +275,15 @@ def test_the_honest_party_always_wins(
         assert all(m.reverted is not None for m in forged)
         if outcome.reason == "step":  # the step phase was reached: the forgery was sent
             assert forged
+
+
+def test_each_party_traces_the_program_in_its_own_emulator() -> None:
+    """`Traces` (started before the chain stack loads) gives every party its own finished
+    run: the agents stay independent, nothing is shared between them."""
+    scenario = load_scenario(SCENARIOS / "honest-challengers-one-lie.yaml")
+    emulators = Traces(scenario).wait()
+    assert len(emulators) == 1 + len(scenario.lineup) == 4
+    assert len({id(e) for e in emulators}) == 4
+    assert len({id(e.engine) for e in emulators}) == 4
+    truth = oracle(scenario).final
+    assert all(e.final is not None and e.final.hash() == truth.hash() for e in emulators)

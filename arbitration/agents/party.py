@@ -81,8 +81,9 @@ class Agent:
         self.from_block = chain.w3.eth.block_number  # games created from now on are ours
         self.account = account
         self.strategy = strategy
-        # A sweep hands in a trace it already ran (to `max_steps`, of this program): a worker
-        # traces each program once, not once per scenario and party.
+        # The simulator hands in a trace already run (to `max_steps`, of this program): this
+        # party's own, started before the chain was set up (simulation/tracing.py), or in a
+        # sweep one trace every party reads (a worker traces each program once).
         self.emulator = emulator if emulator is not None else Emulator(program)
         self.traced = emulator is not None
         self.trace = TraceView(self.emulator, strategy, self.role.label)

@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
 
     chain = InProcessChain.fresh()
-    verifier = deploy_verifier(chain, "riscv")
+    verifier = deploy_verifier(chain, "rv64")
     code_size = len(chain.w3.eth.get_code(verifier.address))
     rng = random.Random(options.seed)
     samples = []

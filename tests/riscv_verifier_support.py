@@ -20,7 +20,7 @@ from tests.riscv_support import Machine, prove_and_check
 
 def deploy() -> Verifier:
     """A fresh in-process chain with the RISC-V verifier, deployed as every caller does."""
-    return deployment.deploy_verifier(InProcessChain.fresh(num_accounts=1), "riscv")
+    return deployment.deploy_verifier(InProcessChain.fresh(num_accounts=1), "rv64")
 
 
 def evm_step(verifier: Verifier, machine: Machine) -> tuple[RiscvState, bytes, bytes]:

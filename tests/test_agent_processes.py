@@ -35,10 +35,13 @@ from arbitration.chain.rpc import RpcChain
 from arbitration.cli import emulator_commands, game_commands, node_commands
 from arbitration.cli.app import app
 from arbitration.contracts.enums import ChallengeStatus, GameStatus, Party, Reason
-from arbitration.contracts.game import Game
+from arbitration.contracts.game import Game, GameFactory
+from arbitration.contracts.verifier import VM_IDS
 from arbitration.simulation.outcome import Outcome
 from arbitration.simulation.scenario import Scenario, load_scenario
 from arbitration.simulation.simulator import simulate
+from flexemu.emulator import Emulator
+from flexemu.loader import Program
 
 COMMANDS = (emulator_commands, game_commands, node_commands)  # registered on `app`
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -297,7 +300,32 @@ def test_an_agent_refuses_a_game_about_another_program(
     assert "\n" not in error
 
 
-@pytest.mark.parametrize("name", ["silent-proposer", "lying-challenger"])
+def test_an_agent_refuses_a_game_made_for_another_vm(dispute: Dispute, tmp_path: Path) -> None:
+    """A claim about an RV64 program's pre-state, created for the MIPS VM on the node's
+    factory: the RV64 challenger refuses it with one line and exit 2."""
+    hello = SCENARIOS / "programs" / "hello.rv64"
+    emulator = Emulator(Program.from_file(hello, ["hello"]))
+    emulator.run()
+    chain = RpcChain(dispute.node.url)
+    factory = GameFactory(chain, dispute.addresses["factory"])
+    game, _, _ = factory.create(
+        chain.accounts[6], emulator.checkpoints[0].state.hash(), bytes(32),
+        emulator.final.step, 600, 0, VM_IDS["mips32"],
+    )  # fmt: skip
+    args = ["challenger", "--rpc-url", dispute.node.url, "--game", game.address]
+    party = AgentProcess([*args, "--argv0", "hello", str(hello)], tmp_path / "stderr.log")
+    assert party.finish() == 2
+    error = party.stderr().strip()
+    assert error == (
+        f"error: the game at {game.address} is for VM 1 (mips32), but {hello} is rv64 (VM 2): "
+        "refused"
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["silent-proposer", "lying-challenger", "rv64-lying-challenger",
+             "rv32-forged-proof-challenger"],
+)  # fmt: skip
 def test_simulate_on_the_node_reports_what_the_embedded_run_reports(
     node: AnvilNode, name: str
 ) -> None:

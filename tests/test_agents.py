@@ -17,10 +17,12 @@ from typing import Any
 import pytest
 
 from arbitration.agents.move import Move
+from arbitration.agents.party import Challenger, WrongVmError
 from arbitration.agents.strategy import Strategy
 from arbitration.chain.base import Chain
 from arbitration.chain.errors import ChainError
-from arbitration.contracts.game import Game
+from arbitration.contracts.game import Game, GameFactory
+from arbitration.contracts.verifier import VM_IDS
 from arbitration.simulation.outcome import Outcome
 from arbitration.simulation.scenario import GameSettings, ProgramSpec, Scenario
 from arbitration.simulation.simulator import (
@@ -30,6 +32,7 @@ from arbitration.simulation.simulator import (
     simulate,
 )
 from flexemu.emulator import Emulator
+from flexemu.loader import Program
 
 SETTLING = ("step", "timeout", "reclaim")  # what ends one challenge
 COLLECTING = ("reclaim", "withdraw")  # what parties do once the claim is resolved
@@ -120,8 +123,10 @@ def check_step(outcome: Outcome, emulator: Emulator, disputed: int) -> None:
     assert resolution.verifier_post_state_hash == emulator.state_at(disputed + 1).hash()
     machine = emulator.machine_at(disputed)
     assert resolution.pc == machine.state.pc
-    if machine.state.pc & 1 == 0 and machine.state.status == 0:
-        assert resolution.instruction == machine.memory.read_word(machine.state.pc)
+    assert resolution.isa == emulator.isa.name
+    if machine.state.status == 0:
+        fetched = emulator.isa.next_instruction(machine.state, machine.memory)
+        assert resolution.instruction == fetched
     winning = next(
         m
         for m in outcome.moves
@@ -301,6 +306,71 @@ def test_two_forgers_resolve_once_and_not_by_a_proof(play: Callable[..., Outcome
     assert (outcome.winner, outcome.reason) == ("proposer", "defended")
     assert (decisive(outcome).winner, decisive(outcome).reason) == ("proposer", "timeout")
     check_bounds(outcome)
+
+
+# ---- RISC-V: the same game, bound to the program's VM -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("program", "proposer", "challenger", "winner", "disputed"),
+    [
+        ("tiny_sum.rv64", Strategy("lie_from", step=100), Strategy(), "challenger", 99),
+        ("tiny_sum.rv32", Strategy("lie_at", step=289), Strategy(), "challenger", 288),
+        ("tiny_sum.rv64", Strategy(), Strategy("lie_from", step=150), "proposer", 149),
+        ("exitcode.rv64", Strategy("wrong_exit_code"), Strategy(), "challenger", None),
+        ("stdin_echo.rv64", Strategy("wrong_output"), Strategy(), "challenger", "write"),
+        ("hello.rv64", Strategy("forged_proof"), Strategy(), "challenger", None),
+        ("hello.rv32", Strategy(), Strategy("forged_proof"), "proposer", None),
+        ("trap.rv32", Strategy("lie_from", step=40), Strategy(), "challenger", 39),
+    ],
+)
+def test_riscv_disputes_are_played_on_the_programs_vm(
+    chain: Chain,
+    play: Callable[..., Outcome],
+    finished_emulator: Callable[[str], Emulator],
+    program: str,
+    proposer: Strategy,
+    challenger: Strategy,
+    winner: str,
+    disputed: int | str | None,
+) -> None:
+    """Every strategy works on RISC-V witnesses: the game is created for the ELF's VM, the
+    honest party wins by a step proof the RISC-V verifier checks (None: the last step)."""
+    emulator = finished_emulator(program)
+    outcome = play(program, proposer=proposer, challenger=challenger)
+    assert Game(chain, outcome.game).view().vm == emulator.isa.vm_id
+    assert outcome.winner == winner
+    if disputed is None:
+        disputed = emulator.final.step - 1
+    elif disputed == "write":
+        disputed = first_step_where(emulator, lambda s: s.output_hash != bytes(32)) - 1
+    check_step(outcome, emulator, int(disputed))
+    check_bounds(outcome)
+    forged = [m for m in outcome.moves if m.action == "step" and m.reverted is not None]
+    assert len(forged) == ("forged_proof" in (proposer.kind, challenger.kind))
+    assert all(m.reverted.startswith("MerkleProof") for m in forged)
+
+
+def test_an_agent_refuses_a_game_made_for_another_vm(
+    chain: Chain, programs_dir: Path, expected: Callable[[str], dict[str, Any]]
+) -> None:
+    """A claim about an RV64 program's pre-state, made for the MIPS VM, is refused with one
+    line naming both VMs: no step of it could be proven by the MIPS verifier."""
+    factory = deploy_contracts(chain)
+    program = Program.from_file(programs_dir / "tiny_sum.rv64")
+    challenger = Challenger(chain, chain.accounts[2], program, Strategy(), factory)
+    challenger.prepare()
+    proposer = chain.accounts[1]
+    pre_state = challenger.pre_state
+    GameFactory(chain, factory).create(
+        proposer, pre_state, bytes(32), 296, 600, 10**18, VM_IDS["mips32"]
+    )
+    with pytest.raises(WrongVmError) as refused:
+        challenger.enter()
+    message = str(refused.value)
+    assert "\n" not in message
+    assert "VM 1 (mips32)" in message and "rv64 (VM 2)" in message
+    assert challenger.game is None  # it did not follow the game
 
 
 # ---- silence and clocks -----------------------------------------------------------------

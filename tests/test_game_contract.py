@@ -33,7 +33,7 @@ BOND = 10**18
 PRE = keccak(b"pre-state")
 CLAIM = keccak(b"claim")
 N = 1000
-MIPS = VM_IDS["mips"]
+MIPS = VM_IDS["mips32"]
 
 
 @pytest.fixture(scope="module")
@@ -154,6 +154,16 @@ def test_the_factory_keeps_one_verifier_per_vm(chain: Chain, factory: GameFactor
     ):
         reverts(error, lambda v=vms, w=verifiers: chain.deploy(
             "DisputeGameFactory", v, w, sender=deployer, gas=8_000_000))
+
+
+def test_the_deployed_factory_serves_every_isa(chain: Chain, factory: GameFactory) -> None:
+    """One factory, one verifier per VM id; rv64 and rv32 share RiscvVerifier (its witness
+    names its XLEN), MIPS has its own."""
+    verifiers = {name: factory.verifier(vm) for name, vm in VM_IDS.items()}
+    assert sorted(verifiers) == ["mips32", "rv32", "rv64"]
+    assert verifiers["rv64"] == verifiers["rv32"] != verifiers["mips32"]
+    for address in verifiers.values():
+        assert len(chain.w3.eth.get_code(address)) > 0
 
 
 # ---- challenges: anyone, any number, in the window ----------------------------------------
@@ -671,3 +681,50 @@ def test_the_implementation_is_not_a_game(
 def test_the_implementation_artifact_is_the_game_abi(chain: Chain, implementation: Game) -> None:
     """Agents attach to clones with the DisputeGame ABI: the clone forwards every selector."""
     assert implementation.contract.abi == chain.contract_factory(GAME_ARTIFACT).abi
+
+
+#: tiny_sum built for each ISA: the same C source, a few hundred steps.
+TINY_SUM = {"mips32": "tiny_sum", "rv64": "tiny_sum.rv64", "rv32": "tiny_sum.rv32"}
+
+
+@pytest.mark.parametrize(
+    ("isa", "other"), [("rv64", "mips32"), ("mips32", "rv64"), ("rv32", "mips32"), ("rv32", "rv64")]
+)
+def test_a_game_is_settled_only_by_its_own_vm(
+    factory: GameFactory,
+    parties: tuple[str, str, str],
+    finished_emulator: Callable[[str], Any],
+    isa: str,
+    other: str,
+) -> None:
+    """A game of VM `isa` refuses a step proof made for VM `other` (WrongVm), even the right
+    witness under the other id; the other ISA's witness under the game's own id fails the
+    game's verifier; the right proof under the right id settles the challenge."""
+    proposer, challenger, _ = parties
+    emulator, foreign = finished_emulator(TINY_SUM[isa]), finished_emulator(TINY_SUM[other])
+    assert (emulator.isa.name, foreign.isa.name) == (isa, other)
+    n = emulator.final.step
+    trace = [emulator.state_at(i).hash() for i in range(n + 1)]
+    k = n // 2  # the proposer lies from step k on
+    game, _, _ = factory.create(
+        proposer, trace[0], lying(trace[n]), n, CLOCK, BOND, VM_IDS[isa]
+    )
+    game.challenge(challenger, BOND)
+    c = bisect_to_step(game, proposer, challenger, wrong_from(k, trace), trace.__getitem__)
+    assert (c.challenges[0].lo, c.challenges[0].hi) == (k - 1, k)
+    vm, other_vm = VM_IDS[isa], VM_IDS[other]
+    proof, alien = prove(emulator, k - 1), prove(foreign, 3)
+    for witness, leaves in ((proof.witness, proof.proof), (alien.witness, alien.proof)):
+        wrong = reverts("WrongVm", lambda w=witness, p=leaves: game.step(
+            challenger, 0, other_vm, w, p))
+        assert wrong == (vm, other_vm)
+    # the game's verifier refuses the other ISA's witness: its length (MipsVerifier), its ISA
+    # tag (RiscvVerifier), or, an RISC-V witness of the other XLEN, its hash
+    refusal = {"mips32": "WitnessLength", "rv64": "InvalidWitness", "rv32": "InvalidWitness"}
+    shared = factory.verifier(vm) == factory.verifier(other_vm)
+    reverts("WrongPreState" if shared else refusal[isa],
+            lambda: game.step(challenger, 0, vm, alien.witness, alien.proof))
+    assert game.view().challenges[0].in_progress  # rejected proofs change nothing
+    receipt = game.step(challenger, 0, vm, proof.witness, proof.proof)
+    assert [name for name, _ in events(game, receipt)][:2] == ["StepProven", "ChallengeResolved"]
+    assert game.view().challenges[0].winner() == Party.CHALLENGER

@@ -56,15 +56,20 @@ def test_the_registry_names_each_isa_once_with_its_own_witness_size() -> None:
     for isa in registry():
         assert isa_named(isa.name) is isa
         assert isa.witness_offsets["status"] < isa.witness_bytes
+    vm_ids = [isa.vm_id for isa in registry()]
+    assert len(set(vm_ids)) == len(vm_ids) and 0 not in vm_ids  # a game's VM names one ISA
 
 
 def test_the_listings_match_the_loaded_isas() -> None:
     """The registry picks an ISA from its listing before importing it: the two must agree."""
     for listing, isa in zip(LISTINGS, registry(), strict=True):
-        facts = (isa.name, isa.elf_machine, isa.elf_word_bytes, isa.byte_order, isa.witness_bytes)
+        facts = (
+            isa.name, isa.elf_machine, isa.elf_word_bytes, isa.byte_order, isa.witness_bytes,
+            isa.vm_id, isa.verifier,
+        )  # fmt: skip
         assert facts == (
             listing.name, listing.elf_machine, listing.elf_word_bytes, listing.byte_order,
-            listing.witness_bytes,
+            listing.witness_bytes, listing.vm_id, listing.verifier,
         )  # fmt: skip
         initial = isa.load(Program.from_file(PROGRAMS_DIR / HELLO[isa.name])).state
         assert len(initial.witness()) == listing.witness_bytes

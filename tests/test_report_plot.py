@@ -75,6 +75,7 @@ def bisection_outcome(
         add("challenger", "step", lo, hi, position=lo)
         resolution = StepResolution(
             step=lo,
+            isa="mips32",
             pre_state_hash=b"\x03" + b"\x01" * 31,
             claimed_post_state_hash=b"\x03" + b"\x02" * 31,
             verifier_post_state_hash=b"\x03" + b"\x04" * 31,

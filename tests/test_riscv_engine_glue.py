@@ -145,8 +145,8 @@ def test_page_scan_classifies_every_parcel_including_one_that_ends_on_the_next_p
     code[4:6] = (0x8000).to_bytes(2, "little")  # reserved, and unicorn runs it: flagged
     code[6:8] = (0x0285).to_bytes(2, "little")  # c.addi
     code[14:16] = (0x2573).to_bytes(2, "little")  # csrr a0, <csr from the following parcel>
-    assert flagged_offsets(bytes(code), (0xC000).to_bytes(2, "little"), 64) == [4, 14]
-    assert flagged_offsets(bytes(code[:14]) + b"\x01\x00", b"\0\0", 64) == [4]
+    assert flagged_offsets(bytes(code), (0xC000).to_bytes(2, "little"), 64) == (4, 14)
+    assert flagged_offsets(bytes(code[:14]) + b"\x01\x00", b"\0\0", 64) == (4,)
 
 
 def _never_step(state: RiscvState, io: object) -> None:

@@ -28,13 +28,13 @@ from arbitration.cli.app import app
 from arbitration.simulation.outcome import Outcome
 from arbitration.simulation.scenario import Expectation, Scenario, load_scenario
 from arbitration.simulation.simulator import simulate
+from arbitration.simulation.tracing import Traces
 from flexemu.emulator import Emulator
 from flexemu.loader import Program
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 SHIPPED = sorted(SCENARIOS.glob("*.yaml"))
-SYSCALL = 0x0000000C
-WRITE, EXIT, EXIT_GROUP = 4004, 4001, 4246
+SYSCALL, ECALL = 0x0000000C, 0x00000073  # MIPS `syscall`, RISC-V `ecall`
 SETTLING = ("step", "timeout", "reclaim")  # what ends one challenge
 
 
@@ -133,28 +133,33 @@ def test_shipped_scenario_through_the_cli(runner: CliRunner, tmp_path: Path, pat
     assert svg.tag.endswith("svg")
 
 
-def disputed_syscall(scenario: Scenario, step: int) -> int:
-    """`$v0` at a disputed step that must be a syscall (checked from the emulator's state)."""
+def disputed_class(scenario: Scenario, step: int) -> str:
+    """The vector class of the disputed step (`syscall-write`, ...), by the program's ISA,
+    from the emulator's states: an independent account of what the step executes."""
     emulator = oracle(scenario)
     machine = emulator.machine_at(step)
-    state = machine.state
-    word = machine.memory.read_word(state.pc)
-    assert word == SYSCALL, f"{word:#010x} at {state.pc:#x}"
-    return state.regs[2]
+    instruction = emulator.isa.next_instruction(machine.state, machine.memory)
+    return emulator.isa.classify(machine.state, instruction, emulator.state_at(step + 1))
 
 
 @pytest.mark.parametrize(
-    ("name", "numbers"), [("wrong-output", {WRITE}), ("wrong-exit-code", {EXIT, EXIT_GROUP})]
+    ("name", "classes"),
+    [
+        ("wrong-output", {"syscall-write"}),
+        ("wrong-exit-code", {"syscall-exit", "syscall-exit_group"}),
+        ("rv64-wrong-output", {"syscall-write"}),
+    ],
 )
 def test_output_and_exit_code_lies_land_on_the_syscall(
-    name: str, numbers: set[int], shared_chain: Chain
+    name: str, classes: set[str], shared_chain: Chain
 ) -> None:
     scenario = load_scenario(SCENARIOS / f"{name}.yaml")
     outcome = simulate(scenario, None, shared_chain)
     check_outcome_against_the_emulator(scenario, outcome)
     assert outcome.winner == "challenger" and outcome.reason == "step"
-    assert disputed_syscall(scenario, outcome.disputed_step) in numbers
-    assert outcome.resolution is not None and outcome.resolution.instruction == SYSCALL
+    assert disputed_class(scenario, outcome.disputed_step) in classes
+    syscall = {"mips32": SYSCALL, "rv64": ECALL}[oracle(scenario).isa.name]
+    assert outcome.resolution is not None and outcome.resolution.instruction == syscall
 
 
 @pytest.fixture(scope="module")
@@ -270,3 +275,15 @@ def test_the_honest_party_always_wins(
         assert all(m.reverted is not None for m in forged)
         if outcome.reason == "step":  # the step phase was reached: the forgery was sent
             assert forged
+
+
+def test_each_party_traces_the_program_in_its_own_emulator() -> None:
+    """`Traces` (started before the chain stack loads) gives every party its own finished
+    run: the agents stay independent, nothing is shared between them."""
+    scenario = load_scenario(SCENARIOS / "honest-challengers-one-lie.yaml")
+    emulators = Traces(scenario).wait()
+    assert len(emulators) == 1 + len(scenario.lineup) == 4
+    assert len({id(e) for e in emulators}) == 4
+    assert len({id(e.engine) for e in emulators}) == 4
+    truth = oracle(scenario).final
+    assert all(e.final is not None and e.final.hash() == truth.hash() for e in emulators)

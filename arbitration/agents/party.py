@@ -37,6 +37,7 @@ from arbitration.chain.receipt import Receipt
 from arbitration.contracts.enums import GameStatus, Party
 from arbitration.contracts.events import GameEvent
 from arbitration.contracts.game import Game, GameFactory, GameWatcher
+from arbitration.contracts.verifier import vm_name
 from arbitration.contracts.view import ChallengeView, GameView
 from flexemu.emulator import Emulator
 from flexemu.errors import FlexEmuError
@@ -46,6 +47,10 @@ from flexemu.proof import StepProof, check, prove
 
 #: Moves that open a party's part in the game; silent_after does not count them.
 OPENING_ACTIONS = ("propose", "challenge")
+
+
+class WrongVmError(FlexEmuError):
+    """A game bound to another VM than the party's program (its ELF's ISA)."""
 
 
 def tamper_proof(proof: bytes) -> bytes:
@@ -76,8 +81,9 @@ class Agent:
         self.from_block = chain.w3.eth.block_number  # games created from now on are ours
         self.account = account
         self.strategy = strategy
-        # A sweep hands in a trace it already ran (to `max_steps`, of this program): a worker
-        # traces each program once, not once per scenario and party.
+        # The simulator hands in a trace already run (to `max_steps`, of this program): this
+        # party's own, started before the chain was set up (simulation/tracing.py), or in a
+        # sweep one trace every party reads (a worker traces each program once).
         self.emulator = emulator if emulator is not None else Emulator(program)
         self.traced = emulator is not None
         self.trace = TraceView(self.emulator, strategy, self.role.label)
@@ -138,9 +144,26 @@ class Agent:
         ]
         return created[-1] if created else None
 
+    @property
+    def vm(self) -> int:
+        """The game VM id of this party's program (its ELF's ISA)."""
+        return int(self.emulator.isa.vm_id)
+
+    def check_vm(self, view: GameView) -> None:
+        """Refuse a game for another VM than this party's program: no step of it could be
+        proven by the game's verifier, so playing it is a bet on clocks, not on the truth."""
+        if view.vm != self.vm:
+            raise WrongVmError(
+                f"the game at {view.address} is for VM {vm_name(view.vm)}, but "
+                f"{self.emulator.program.name} is {self.emulator.isa.name} "
+                f"(VM {self.vm}): refused"
+            )
+
     def follow(self, event: GameEvent) -> GameView:
-        """Point this party at the game `event` created; return its view, brought up to date."""
+        """Point this party at the game `event` created (WrongVmError if it is for another VM
+        than this party's program); return its view, brought up to date."""
         view = GameView.created(event)
+        self.check_vm(view)
         self.game = Game(self.chain, view.address, self.factory.decoder)
         self.watcher = GameWatcher(self.game, view, event.block_number + 1)
         view = self.watcher.refresh()
@@ -332,7 +355,7 @@ class Proposer(Agent):
             self.trace.lie_step = n
         claim = self.trace.hash_at(n)
         game, view, receipt = self.factory.create(
-            self.account, self.pre_state, claim, n, self.clock_seconds, self.bond
+            self.account, self.pre_state, claim, n, self.clock_seconds, self.bond, self.vm
         )
         self.game = game
         self.watcher = GameWatcher(game, view, receipt.block_number + 1)

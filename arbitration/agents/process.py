@@ -12,7 +12,8 @@ after a restart a forger forges again, which is harmless: it is rejected again).
 
 A challenger with `--watch` is a watchtower (`watch`): it follows the factory and plays every
 claim about its program in turn, challenging each false one whoever already has, then
-collects its bonds and keeps watching. Restarted, it finds the games again from the
+collects its bonds and keeps watching (a claim made for another VM than its program's is
+skipped; `--game` on such a claim is refused). Restarted, it finds the games again from the
 factory's logs and its own challenge in each by its account.
 
 The loop polls: act when it is this party's move, otherwise wait `poll` seconds. On a
@@ -29,7 +30,7 @@ from collections.abc import Callable
 from eth_utils import event_abi_to_log_topic, to_checksum_address
 
 from arbitration.agents.move import Move
-from arbitration.agents.party import Agent, Challenger
+from arbitration.agents.party import Agent, Challenger, WrongVmError
 from arbitration.chain.artifacts import load_artifact
 from arbitration.chain.base import Chain
 from arbitration.contracts.enums import Party
@@ -149,7 +150,11 @@ def watch(
         event = fresh[0]
         played.add(event.args["game"])
         agent.leave()
-        view = attach(agent, event)
+        try:
+            view = attach(agent, event)
+        except WrongVmError:
+            agent.leave()
+            continue  # a claim no verifier of its program's VM can settle: not its game
         attached(view)
         final = play(agent, report, poll=poll, fast_forward_after=fast_forward_after)
         resolved(final)

@@ -37,7 +37,8 @@ app = typer.Typer(
     cls=OneLineErrors,
     add_completion=False,
     no_args_is_help=True,
-    help="flexEmu: run, prove and dispute the execution of static MIPS32 Linux programs.",
+    help="flexEmu: run, prove and dispute the execution of static MIPS32, RV64 and RV32 Linux "
+    "programs.",
 )
 
 # Options go before PROGRAM; everything after it belongs to the guest's argv.

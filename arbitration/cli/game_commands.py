@@ -42,9 +42,12 @@ def simulate(
     from arbitration.simulation.plot import render_svg
     from arbitration.simulation.report import build_report, dumps_report, expectation_text
     from arbitration.simulation.scenario import load_scenario
+    from arbitration.simulation.tracing import Traces
     from flexemu.files import write_atomic
 
     scenario = load_scenario(scenario_file)
+    # The parties' runs start now, in threads, and go on while the chain stack loads.
+    traces = Traces(scenario)
     from arbitration.simulation.simulator import simulate as play  # the chain stack loads slowly
 
     chain = None
@@ -59,10 +62,10 @@ def simulate(
     quiet = as_json and not console.is_terminal
     started = time.perf_counter()
     if quiet:
-        outcome = play(scenario, chain=chain)
+        outcome = play(scenario, chain=chain, traces=traces)
     else:
         with Narrator(console, scenario) as narrator:
-            outcome = play(scenario, narrator.observe, chain=chain)
+            outcome = play(scenario, narrator.observe, chain=chain, traces=traces)
         narrator.finish(outcome)
     document = build_report(scenario, outcome)
     document["timings_seconds"]["command"] = round(time.perf_counter() - started, 3)

@@ -67,7 +67,7 @@ def connect(rpc_url: str) -> RpcChain:
 @app.command()
 @reports_errors
 def deploy(rpc_url: RpcUrlOption) -> None:
-    """Deploy the step verifier and DisputeGameFactory; print their addresses as JSON."""
+    """Deploy every ISA's step verifier and the DisputeGameFactory; print the addresses (JSON)."""
     from arbitration.chain.errors import ChainError
     from arbitration.contracts.deploy import deploy_game
 

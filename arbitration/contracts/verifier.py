@@ -9,7 +9,8 @@ Calls go through `Chain.raw_call`: on the in-process chain a py-evm message call
 deployed runtime code (the contract is pure, so nothing else can differ), about 30% faster,
 which matters to the tests that run thousands of steps; other chains get a real eth_call.
 
-`VERIFIER_ARTIFACTS` is the one place that names each ISA's verifier contract.
+Each ISA's verifier contract and VM id come from its description (`flexemu.isa`'s listings):
+the game side names no ISA of its own.
 """
 
 from __future__ import annotations
@@ -21,20 +22,14 @@ from web3.contract import Contract
 
 from arbitration.chain.artifacts import BUILD_DIR
 from arbitration.chain.base import Chain, calldata_floor_gas
+from flexemu.isa import LISTINGS, listing_named, listing_of_vm
 
-#: The step verifier contract of each ISA (`contracts/build/NAME.json`), by the ISA's name in
-#: `flexemu.isa` (`mips` is the game's older name for mips32). RISC-V's artifact may be absent
-#: from a build: `verifier_built` says so before anything is deployed.
-VERIFIER_ARTIFACTS = {
-    "mips": "MipsVerifier", "mips32": "MipsVerifier", "rv64": "RiscvVerifier",
-    "rv32": "RiscvVerifier", "riscv": "RiscvVerifier",
-}  # fmt: skip
-DEFAULT_ISA = "mips"
+DEFAULT_ISA = "mips32"
 
-#: The VM id of each ISA: a claim names its VM, the factory keeps one verifier per id
-#: (`verifiers[vm]`) and a game refuses a step proof made for another VM (`WrongVm`). 0 is
-#: never a VM. docs/game.md section 5 lists them.
-VM_IDS = {"mips": 1}
+#: The VM id of each ISA, by its name in `flexemu.isa`: a claim names its VM, the factory keeps
+#: one verifier per id (`verifiers[vm]`) and a game refuses a step proof made for another VM
+#: (`WrongVm`). 0 is never a VM. docs/game.md section 5 lists them.
+VM_IDS = {listing.name: listing.vm_id for listing in LISTINGS}
 
 #: Gas limit for a measured step: far above the worst step, far below the block limit.
 STEP_TX_GAS = 2_000_000
@@ -55,11 +50,13 @@ class StepGas:
 
 def verifier_artifact(isa: str) -> str:
     """The artifact name of `isa`'s verifier; ValueError naming the known ISAs otherwise."""
-    try:
-        return VERIFIER_ARTIFACTS[isa]
-    except KeyError:
-        known = ", ".join(sorted(VERIFIER_ARTIFACTS))
-        raise ValueError(f"no step verifier for ISA {isa!r} (known: {known})") from None
+    return listing_named(isa).verifier
+
+
+def vm_name(vm: int) -> str:
+    """How a VM id reads in messages: `2 (rv64)`, or `7 (no ISA)`."""
+    listing = listing_of_vm(vm)
+    return f"{vm} ({listing.name if listing is not None else 'no ISA'})"
 
 
 def verifier_built(isa: str) -> bool:

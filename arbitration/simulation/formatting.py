@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections import Counter
 
 from arbitration.agents.move import Move
-from arbitration.simulation.outcome import Outcome
+from arbitration.simulation.outcome import Outcome, StepResolution
+from flexemu.isa import isa_named
 
 #: The state hash's first byte (docs/spec.md section 3).
 VM_STATUS = {0: "exited 0", 1: "exited non-zero", 2: "panicked", 3: "unfinished"}
@@ -41,16 +42,13 @@ def clock_text(seconds: int) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def disassembly_text(word: int | None, pc: int) -> str:
-    """The disputed instruction in assembly; the bare word if the disassembler is absent."""
+def disassembly_text(resolution: StepResolution) -> str:
+    """The disputed instruction in assembly, by the disassembler of the witness's ISA."""
+    word = resolution.instruction
     if word is None:
         return "(no instruction: a fixed point or a nullified delay slot)"
     try:
-        from flexemu.isa.mips.disasm import disassemble
-    except ImportError:  # pragma: no cover  (the disassembler ships with flexemu)
-        return f"{word:#010x}"
-    try:
-        return disassemble(word, pc)
+        return isa_named(resolution.isa).disassemble(word, resolution.pc)
     except Exception:  # an undecodable word must not hide the verdict
         return f"{word:#010x}"
 

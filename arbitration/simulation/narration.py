@@ -148,7 +148,7 @@ def closing_lines(outcome: Outcome) -> list[str]:
             f"disputed step {resolution.step:,} -> {resolution.step + 1:,} "
             f"(proof submitted by the {resolution.submitted_by}, gas {resolution.gas:,})",
             f"  instruction  pc {resolution.pc:#010x}  "
-            f"{disassembly_text(resolution.instruction, resolution.pc)}",
+            f"{disassembly_text(resolution)}",
             f"  pre-state    {hex_hash(resolution.pre_state_hash)}  "
             f"({hash_status(resolution.pre_state_hash)}, agreed by both)",
             f"  proposer     {hex_hash(resolution.claimed_post_state_hash)}  "

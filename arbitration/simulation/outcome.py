@@ -22,6 +22,7 @@ class StepResolution:
     """The one instruction the verifier executed to end the game."""
 
     step: int  # the disputed step: from state `step` to state `step + 1`
+    isa: str  # the ISA the witness is of (`flexemu.isa` name): it disassembles `instruction`
     pre_state_hash: bytes
     claimed_post_state_hash: bytes  # the proposer's hash at step + 1
     verifier_post_state_hash: bytes  # what the verifier computed

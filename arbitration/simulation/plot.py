@@ -249,7 +249,7 @@ def _ladder(outcome: Outcome, rounds: list[Round], top: float) -> tuple[list[str
     resolution = outcome.resolution
     if resolution is not None:
         holds = resolution.claimed_post_state_hash == resolution.verifier_post_state_hash
-        instruction = disassembly_text(resolution.instruction, resolution.pc)
+        instruction = disassembly_text(resolution)
         out.append(
             _text(
                 LEFT,

@@ -142,11 +142,12 @@ def resolution_record(resolution: StepResolution | None) -> dict[str, Any] | Non
         return None
     return {
         "step": resolution.step,
+        "isa": resolution.isa,
         "pc": f"{resolution.pc:#010x}",
         "instruction": None
         if resolution.instruction is None
         else f"{resolution.instruction:#010x}",
-        "disassembly": disassembly_text(resolution.instruction, resolution.pc),
+        "disassembly": disassembly_text(resolution),
         "pre_state_hash": hex_hash(resolution.pre_state_hash),
         "claimed_post_state_hash": hex_hash(resolution.claimed_post_state_hash),
         "verifier_post_state_hash": hex_hash(resolution.verifier_post_state_hash),

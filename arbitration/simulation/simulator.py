@@ -23,7 +23,6 @@ depend on the wall clock.
 
 from __future__ import annotations
 
-import threading
 import time
 import weakref
 from collections.abc import Callable
@@ -40,8 +39,8 @@ from arbitration.contracts.game import Game
 from arbitration.contracts.view import ChallengeView, GameView
 from arbitration.simulation.outcome import ChallengeOutcome, Outcome, StepResolution
 from arbitration.simulation.scenario import Scenario
+from arbitration.simulation.tracing import Traces
 from flexemu.emulator import Emulator
-from flexemu.loader import Program
 from flexemu.proof import fetched_word, isa_of_witness
 
 #: Genesis of the default chain: 2100-01-01, far ahead of any wall clock (see module notes).
@@ -83,23 +82,26 @@ def default_chain(challengers: int = 1) -> Chain:
     )
 
 
-def load_program(scenario: Scenario) -> Program:
-    spec = scenario.program
-    return Program.from_file(spec.path, list(spec.argv), dict(spec.env), spec.stdin)
-
-
 def simulate(
     scenario: Scenario,
     observer: Callable[[Move], None] | None = None,
     chain: Chain | None = None,
     traced: Emulator | None = None,
+    traces: Traces | None = None,
 ) -> Outcome:
     """Play `scenario` on `chain` (default: a fresh in-process chain) and return the outcome.
     `observer` is called with each move as soon as it is on chain. `traced`, if given, is the
     scenario's program already run to its max_steps: both agents read it (one after the other,
-    never at once) instead of tracing the program themselves."""
+    never at once) instead of tracing the program themselves. Otherwise each party traces
+    the program itself, in `traces` if the caller started them (before loading the chain
+    stack, as `flexemu-game simulate` does), else in threads started here, before deploying.
+
+    `seconds["emulate"]` is the wait for the parties' runs after deployment: the part of
+    their runs that chain set-up and deployment did not hide."""
     started = time.perf_counter()
     lineup = scenario.lineup
+    if traced is None and traces is None:
+        traces = Traces(scenario)
     chain = chain or default_chain(len(lineup))
     accounts = chain.accounts
     if len(accounts) <= bystander_account(len(lineup)):
@@ -112,32 +114,32 @@ def simulate(
     factory_address = deploy_contracts(chain)
     seconds["deploy"] = time.perf_counter() - started
 
-    mark = time.perf_counter()  # emulate: each agent loads the program and runs it
+    mark = time.perf_counter()
+    emulators = traces.wait() if traces is not None else [traced] * (1 + len(lineup))
     max_steps = scenario.program.max_steps or DEFAULT_MAX_STEPS
     proposer = Proposer(
         chain,
         accounts[PROPOSER_ACCOUNT],
-        load_program(scenario),
+        emulators[0].program,
         scenario.proposer,
         factory_address,
         clock_seconds=scenario.game.clock_seconds,
         bond=scenario.game.bond_wei,
         max_steps=max_steps,
-        emulator=traced,
+        emulator=emulators[0],
     )
     challengers = [
         Challenger(
             chain,
             accounts[CHALLENGER_ACCOUNT + i],
-            load_program(scenario),
+            emulators[1 + i].program,
             strategy,
             factory_address,
             max_steps,
-            traced,
+            emulators[1 + i],
         )
         for i, strategy in enumerate(lineup)
     ]
-    _prepare_in_parallel((proposer, *challengers))
     seconds["emulate"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
@@ -147,25 +149,6 @@ def simulate(
     outcome = _outcome(scenario, chain, proposer, challengers, moves, seconds)
     seconds["total"] = time.perf_counter() - started
     return outcome
-
-
-def _prepare_in_parallel(agents: tuple[Agent, ...]) -> None:
-    errors: list[BaseException] = []
-
-    def run(agent: Agent) -> None:
-        try:
-            agent.prepare()
-        except BaseException as error:  # re-raised in the caller's thread
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(a,)) for a in agents[1:]]
-    for thread in threads:
-        thread.start()
-    run(agents[0])
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
 
 
 def _order(proposer: Agent, challengers: list[Challenger]) -> list[Agent]:
@@ -378,13 +361,15 @@ def _step_resolution(game: Game, c: ChallengeView, move: Move) -> StepResolution
     tx = game.chain.w3.eth.get_transaction(move.tx_hash)
     _, args = game.contract.decode_function_input(tx["input"])
     witness, proof = bytes(args["witness"]), bytes(args["proof"])
+    isa = isa_of_witness(witness)
     return StepResolution(
         step=c.lo,
+        isa=isa.name,
         pre_state_hash=c.hash_lo,
         claimed_post_state_hash=c.hash_hi,
         verifier_post_state_hash=move.state_hash or b"",
-        pc=isa_of_witness(witness).from_witness(witness).pc,
-        instruction=fetched_word(witness, proof),
+        pc=isa.from_witness(witness).pc,
+        instruction=fetched_word(witness, proof, isa),
         submitted_by=move.actor,  # type: ignore[arg-type]
         gas=move.gas,
     )

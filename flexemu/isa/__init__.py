@@ -20,8 +20,8 @@ from flexemu.isa.description import ByteOrder, Engine, Isa, MachineState, Progre
 
 __all__ = [
     "LISTINGS", "ByteOrder", "Engine", "Isa", "Listing", "MachineState", "Progress",
-    "SyscallAbi", "isa_for_elf", "isa_named", "isa_of_state", "isa_of_witness_size", "names",
-    "registry",
+    "SyscallAbi", "isa_for_elf", "isa_named", "isa_of_state", "isa_of_witness_size",
+    "listing_named", "listing_of_vm", "names", "registry",
 ]  # fmt: skip
 
 
@@ -35,6 +35,8 @@ class Listing:
     elf_word_bytes: int
     byte_order: ByteOrder
     witness_bytes: int
+    vm_id: int  # the game's VM id (Isa.vm_id)
+    verifier: str  # the verifier contract's name (Isa.verifier)
 
     def load(self) -> Isa:
         return _load(self.name)
@@ -42,9 +44,9 @@ class Listing:
 
 #: Every ISA flexEmu runs (tests/test_isa_plugin.py checks each against its loaded Isa).
 LISTINGS = (
-    Listing("mips32", 8, 4, "big", 410),
-    Listing("rv64", 243, 8, "little", 652),
-    Listing("rv32", 243, 4, "little", 520),
+    Listing("mips32", 8, 4, "big", 410, 1, "MipsVerifier"),
+    Listing("rv64", 243, 8, "little", 652, 2, "RiscvVerifier"),
+    Listing("rv32", 243, 4, "little", 520, 3, "RiscvVerifier"),
 )
 
 
@@ -70,10 +72,23 @@ def names() -> tuple[str, ...]:
 
 
 def isa_named(name: str) -> Isa:
+    return listing_named(name).load()
+
+
+def listing_named(name: str) -> Listing:
+    """The listing of ISA `name`, without loading it (what the game side needs to deploy)."""
     for listing in LISTINGS:
         if listing.name == name:
-            return listing.load()
+            return listing
     raise ValueError(f"unknown ISA {name!r} (flexEmu runs {', '.join(names())})")
+
+
+def listing_of_vm(vm_id: int) -> Listing | None:
+    """The ISA whose game VM id is `vm_id`, or None (no ISA has it)."""
+    for listing in LISTINGS:
+        if listing.vm_id == vm_id:
+            return listing
+    return None
 
 
 def isa_of_witness_size(size: int) -> Isa | None:

@@ -92,6 +92,12 @@ class Isa:
     classify: Callable[[Any, int | None, Any], str]
     #: a witness byte no check rejects when flipped (the low byte of register t0)
     forgery_byte: int
+    #: the game's id of this state transition: a claim names it, the factory keeps one
+    #: verifier per id and a game refuses a proof made for another (docs/game.md section 5)
+    vm_id: int
+    #: the name of the Solidity contract that verifies a step (`contracts/build/NAME.json`);
+    #: several VM ids may share one contract when the witness says which one it is about
+    verifier: str
 
     def from_witness(self, witness: bytes) -> Any:
         return self.state_class.from_witness(witness)

@@ -98,4 +98,6 @@ MIPS32 = Isa(
     next_instruction=next_instruction,
     classify=classify,
     forgery_byte=WITNESS_OFFSETS["registers"] + 4 * T0 + 3,
+    vm_id=1,
+    verifier="MipsVerifier",
 )

@@ -91,6 +91,11 @@ def classify(pre: RiscvState, raw: int | None, post: RiscvState) -> str:
     return name
 
 
+#: The game's VM id of each XLEN: RV64 and RV32 are two state transitions (an agent compares
+#: the id with its ELF's class), verified by one contract (docs/game.md section 5).
+VM_IDS = {64: 2, 32: 3}
+
+
 def riscv_isa(xlen: int) -> Isa:
     word = xlen // 8
     shape = layout.LAYOUTS[xlen]
@@ -127,6 +132,8 @@ def riscv_isa(xlen: int) -> Isa:
         next_instruction=next_instruction,
         classify=classify,
         forgery_byte=shape.x + word * T0 + word - 1,
+        vm_id=VM_IDS[xlen],
+        verifier="RiscvVerifier",  # reads XLEN from the witness's ISA tag
     )
 
 

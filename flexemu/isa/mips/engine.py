@@ -26,7 +26,7 @@ Merkle tree's memory.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from unicorn import (
@@ -45,6 +45,7 @@ from unicorn import (
 )
 from unicorn import mips_const as mc
 
+from flexemu.isa.description import Progress, steps_per_run
 from flexemu.isa.mips.bits import u32
 from flexemu.isa.mips.decode import JUMP, RUN, STOP, is_delay_branch, page_flags, runnable_address
 from flexemu.isa.mips.state import State, Status
@@ -55,10 +56,8 @@ from flexemu.merkle import PAGE_BYTES, PAGE_SHIFT
 from flexemu.native.step_counter import CodeGuard, StepCounter
 
 SYSCALL_INTERRUPT = 17
-CHUNK = 1 << 22  # steps per unicorn run between progress reports
 _GPRS = [getattr(mc, f"UC_MIPS_REG_{i}") for i in range(32)]
 
-Progress = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -248,7 +247,8 @@ class FastEngine:
         """Run until the program ends or, if given, until step `target`."""
         state = self.state
         while state.status == Status.RUNNING and (target is None or state.step < target):
-            remaining = CHUNK if target is None else min(CHUNK, target - state.step)
+            span = steps_per_run(progress)
+            remaining = span if target is None else min(span, target - state.step)
             if state.pc & 1 and state.next_pc == u32(state.pc + 4):
                 self._skip_nullified(remaining)
             elif remaining == 1:

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flexemu.isa import Isa, MachineState, Progress, isa_for_elf
 from flexemu.loader import Image, Program
 from flexemu.memory import Memory
-from flexemu.reference import ReferenceMachine
 from flexemu.status import Status
+
+if TYPE_CHECKING:
+    from flexemu.reference import ReferenceMachine
 
 DEFAULT_INTERVAL = 1 << 20
 
@@ -103,5 +106,7 @@ class Emulator:
 
     def machine_at(self, step: int) -> ReferenceMachine:
         """A reference machine over full memory at `step`, e.g. to prove the next step."""
+        from flexemu.reference import ReferenceMachine  # the proof path only: not `run`'s
+
         state = self.state_at(step)
         return ReferenceMachine(state, self._memory.copy(), self.image.input_memory, self.isa)

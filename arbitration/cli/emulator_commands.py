@@ -1,4 +1,8 @@
-"""The emulator's commands: run, state, prove, check."""
+"""The emulator's commands: run, state, prove, check.
+
+Proof and file modules load inside the commands that use them, so that `run` starts with
+only the emulator (benchmarks/startup.py).
+"""
 
 from __future__ import annotations
 
@@ -22,11 +26,9 @@ from arbitration.cli.app import (
     reports_errors,
 )
 from flexemu.emulator import DEFAULT_INTERVAL, Emulator
-from flexemu.files import read_json, write_atomic
 from flexemu.isa import Isa, MachineState
 from flexemu.isa import Progress as ProgressCallback
 from flexemu.loader import Program
-from flexemu.proof import StepProof, check_file, dumps, prove
 from flexemu.status import Status
 
 STATUS_NAMES = {Status.RUNNING: "running", Status.EXITED: "exited", Status.PANICKED: "panicked"}
@@ -156,6 +158,9 @@ def prove_command(
     stdin: StdinOption = None,
 ) -> None:
     """Write the proof of the transition STEP -> STEP+1."""
+    from flexemu.files import write_atomic
+    from flexemu.proof import dumps, prove
+
     emulator = emulator_for(program, args, stdin)
     with progress_bar("seeking", step) as progress:
         emulator.seek(step, progress)
@@ -185,6 +190,9 @@ def check(
     ] = False,
 ) -> None:
     """Check a step proof from the proof alone: exit 0 if valid, 1 if not, 2 if unreadable."""
+    from flexemu.files import read_json
+    from flexemu.proof import StepProof, check_file
+
     claim = StepProof.from_json(read_json(proof_file))
     if onchain:
         # Imported here: the EVM stack is heavy and only on-chain commands need it.

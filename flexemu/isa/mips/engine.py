@@ -50,9 +50,9 @@ from flexemu.isa.mips.bits import u32
 from flexemu.isa.mips.decode import JUMP, RUN, STOP, is_delay_branch, page_flags, runnable_address
 from flexemu.isa.mips.state import State, Status
 from flexemu.isa.mips.step import step
-from flexemu.isa.mips.unicorn_context import read_reservation, write_reservation
+from flexemu.isa.mips.unicorn_context import ReservationWindow
 from flexemu.memory import Memory
-from flexemu.merkle import PAGE_BYTES, PAGE_SHIFT
+from flexemu.merkle import LEAF_BYTES, PAGE_BYTES, PAGE_SHIFT
 from flexemu.native.step_counter import CodeGuard, StepCounter
 
 SYSCALL_INTERRUPT = 17
@@ -83,6 +83,19 @@ class UnicornIO:
         self._engine.ensure_mapped(paddr)
         self._engine.make_writable(paddr >> PAGE_SHIFT)
         self._engine.uc.mem_write(paddr, value.to_bytes(4, "big"))
+
+    # Leaf-level access, for the shared kernel's syscalls (flexemu/kernel/linux.py).
+
+    def read_leaf(self, index: int) -> bytes:
+        paddr = index * LEAF_BYTES
+        self._engine.ensure_mapped(paddr)
+        return bytes(self._engine.uc.mem_read(paddr, LEAF_BYTES))
+
+    def write_leaf(self, index: int, data: bytes) -> None:
+        paddr = index * LEAF_BYTES
+        self._engine.ensure_mapped(paddr)
+        self._engine.make_writable(paddr >> PAGE_SHIFT)
+        self._engine.uc.mem_write(paddr, data)
 
     def input_leaf(self, index: int) -> bytes:
         return self._engine.input_memory.leaf(index)
@@ -117,6 +130,10 @@ class FastEngine:
         self.uc.hook_add(UC_HOOK_MEM_UNMAPPED, self._on_unmapped)
         self.uc.hook_add(UC_HOOK_MEM_WRITE_PROT, self._on_write_protected)
         self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
+        # The CPU as created: no branch pending. `_after_event` returns to it after a fault in
+        # a delay slot (then pushes the state's registers again).
+        self._clean_cpu = self.uc.context_save()
+        self._reservation = ReservationWindow(self.uc)
         self._push(reservation=True)
 
     # ------------------------------------------------------------ memory
@@ -204,7 +221,7 @@ class FastEngine:
         """Write the state's registers into unicorn; the reservation only outside a run."""
         uc, state = self.uc, self.state
         if reservation:
-            write_reservation(uc, state.ll_addr, state.ll_value)
+            self._reservation.write(state.ll_addr, state.ll_value)
         for index in range(1, 32):
             uc.reg_write(_GPRS[index], state.regs[index])
         uc.reg_write(mc.UC_MIPS_REG_HI, state.hi)
@@ -218,7 +235,7 @@ class FastEngine:
         state.hi = uc.reg_read(mc.UC_MIPS_REG_HI)
         state.lo = uc.reg_read(mc.UC_MIPS_REG_LO)
         state.pc, state.next_pc = pc, (pc + 4) & 0xFFFFFFFF
-        state.ll_addr, state.ll_value = read_reservation(uc)
+        state.ll_addr, state.ll_value = self._reservation.read()
 
     # ------------------------------------------------------------ running
 
@@ -325,9 +342,11 @@ class FastEngine:
             self._resolve_delay_slot(at.previous)
         self.reference_step()
         if in_delay_slot:
-            # A fault in a delay slot leaves stale branch state inside unicorn.
-            self.counter.close()
-            self._create(self.pages())
+            # A fault in a delay slot leaves stale branch state in unicorn's CPU (its hflags and
+            # branch target): go back to the CPU as created, then push the state. Memory, the
+            # guard and the translations stay (rebuilding the whole unicorn cost ~10 ms).
+            self.uc.context_restore(self._clean_cpu)
+            self._push(reservation=True)
 
     def _resolve_delay_slot(self, branch: int) -> None:
         """Recover next_pc for a fault in a delay slot by re-evaluating its branch.

@@ -27,6 +27,7 @@ every unicorn run pays about 0.06 us per exit (hence the "traps" class).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 # 32-bit opcodes (bits 6..0) whose every listed form unicorn runs exactly as the reference.
 LUI, AUIPC, JAL, JALR, BRANCH = 0x37, 0x17, 0x6F, 0x67, 0x63
@@ -178,10 +179,18 @@ def flagged_offsets(code: bytes, following: bytes, xlen: int) -> list[int]:
     `following` is the first parcel after `code` (for a 32-bit instruction in its last
     two bytes); pass two zero bytes if nothing follows.
     """
+    return list(_flagged_offsets(code, following, xlen))
+
+
+@lru_cache(maxsize=4096)
+def _flagged_offsets(code: bytes, following: bytes, xlen: int) -> tuple[int, ...]:
+    """`flagged_offsets`, cached by content: a pure function of the bytes, and a page
+    scan (~15 ms in Python) would otherwise be repeated by every engine that a seek
+    creates from a checkpoint (it was most of a RISC-V seek into glibc code)."""
     data = code + following
     out = []
     for offset in range(0, len(code), 2):
         parcel = data[offset] | data[offset + 1] << 8
         if flagged(parcel, lambda o=offset: data[o + 2] | data[o + 3] << 8, xlen):
             out.append(offset)
-    return out
+    return tuple(out)

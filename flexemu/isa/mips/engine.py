@@ -126,7 +126,9 @@ class FastEngine:
             self._map(number)
             self.uc.mem_write(number << PAGE_SHIFT, bytes(data))
         self.guard = CodeGuard()
-        self.counter = StepCounter(self.uc, self.guard, is_delay_branch)
+        self.counter = StepCounter(
+            self.uc, self.guard, is_delay_branch, pc_register=mc.UC_MIPS_REG_PC
+        )
         self.uc.hook_add(UC_HOOK_MEM_UNMAPPED, self._on_unmapped)
         self.uc.hook_add(UC_HOOK_MEM_WRITE_PROT, self._on_write_protected)
         self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)

@@ -120,7 +120,7 @@ class RiscvEngine:
             self.uc.mem_write(number << PAGE_SHIFT, bytes(data))
         self.uc.ctl_exits_enabled(True)
         self._sync_exits()
-        self.counter = StepCounter(self.uc)
+        self.counter = StepCounter(self.uc, pc_register=rc.UC_RISCV_REG_PC)
         self._interrupt: int | None = None
         self._fault_address = 0
         self.uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED, self._on_unmapped)

@@ -2,7 +2,7 @@
 
 The ISA comes from the program's ELF (or is given); everything here works through it.
 The first run takes checkpoints (state plus page contents) every `interval`
-steps (more often at the start, see `next_checkpoint`), so the state at step N
+steps (more often at first, see `next_checkpoint`), so the state at step N
 costs a restore and a run of less than one interval, never a replay from step 0.
 Commitments are incremental: one Merkle cache follows the engine and rehashes only
 the pages that differ.
@@ -55,13 +55,13 @@ class Emulator:
     def next_checkpoint(self, step: int) -> int:
         """Where the first run takes its next checkpoint after `step`.
 
-        Every `interval` steps, and four times as often during the first four intervals:
-        start-up code (a static glibc program's whole trace, often) runs an order of
-        magnitude fewer steps per second than a hot loop, so a seek there would otherwise
-        cost tens of milliseconds (benchmarks/emulator.py, step proofs in `sort`); a
-        checkpoint costs about half a millisecond, and twelve more are cheap.
+        Every `interval` steps, and four times as often during the first interval: start-up
+        code (a static glibc program's whole trace, often) runs an order of magnitude fewer
+        steps per second than a hot loop, so a seek there would otherwise cost tens of
+        milliseconds (benchmarks/emulator.py, step proofs in `sort`); a checkpoint costs
+        about a third of a millisecond, so three more are cheap even for a short hot loop.
         """
-        spacing = self.interval if step >= 4 * self.interval else max(self.interval // 4, 1)
+        spacing = self.interval if step >= self.interval else max(self.interval // 4, 1)
         return (step // spacing + 1) * spacing
 
     def run(self, max_steps: int | None = None, progress: Progress | None = None) -> MachineState:

@@ -25,8 +25,6 @@ from unicorn import (
 from unicorn import mips_const as mc
 from unicorn import riscv_const as rc
 
-from flexemu.isa.mips import abi
-
 PAGE_SHIFT = 12
 PAGE_BYTES = 1 << PAGE_SHIFT
 PT_LOAD = 1
@@ -73,11 +71,15 @@ class RunTiming:
         return self.setup + self.run
 
 
-def raw_unicorn(elf: bytes, steps: int) -> RunTiming:
+MIPS_STACK_TOP = 0x7FFF0000  # flexEmu's MIPS stack top (docs/spec.md section 9)
+
+
+def raw_unicorn(elf: bytes, steps: int, argv: tuple[str, ...] = ()) -> RunTiming:
     """The ceiling: a bare count-limited unicorn, no Python work per instruction.
 
-    PT_LOAD segments and a 1 MiB stack are mapped, and a tiny interrupt hook
-    serves the guest's only syscalls (write, exit, exit_group).
+    PT_LOAD segments and a 1 MiB stack are mapped (argc and `argv` on it, for a guest such
+    as `spin` that reads its count from argv[1]), and a tiny interrupt hook serves the
+    guest's only syscalls (write, exit, exit_group).
     """
     out: list[bytes] = []
 
@@ -99,8 +101,8 @@ def raw_unicorn(elf: bytes, steps: int) -> RunTiming:
     start = time.perf_counter()
     uc = Uc(UC_ARCH_MIPS, UC_MODE_MIPS32 | UC_MODE_BIG_ENDIAN)
     uc.ctl_set_cpu_model(mc.UC_CPU_MIPS32_24KC)
-    map_image(uc, segments, abi.STACK_TOP)
-    uc.reg_write(mc.UC_MIPS_REG_SP, abi.STACK_TOP - PAGE_BYTES)
+    map_image(uc, segments, MIPS_STACK_TOP)
+    uc.reg_write(mc.UC_MIPS_REG_SP, initial_stack(uc, MIPS_STACK_TOP, 4, "big", argv))
     uc.hook_add(UC_HOOK_INTR, on_interrupt)
     setup = time.perf_counter()
     uc.emu_start(entry, 0, count=steps)
@@ -113,7 +115,7 @@ RISCV_SYS_WRITE, RISCV_SYS_EXIT, RISCV_SYS_EXIT_GROUP = 64, 93, 94
 RISCV_ENOSYS = 38
 
 
-def raw_riscv(elf: bytes, steps: int) -> RunTiming:
+def raw_riscv(elf: bytes, steps: int, argv: tuple[str, ...] = ()) -> RunTiming:
     """The RISC-V ceiling: a bare count-limited unicorn (RV64 or RV32 by the ELF class),
     segments and a 1 MiB stack mapped, and an interrupt hook serving write, exit and
     exit_group (ecall is interrupt 8, pc already past it)."""
@@ -139,7 +141,7 @@ def raw_riscv(elf: bytes, steps: int) -> RunTiming:
     model = rc.UC_CPU_RISCV64_SIFIVE_U54 if xlen == 64 else rc.UC_CPU_RISCV32_SIFIVE_U34
     uc.ctl_set_cpu_model(model)
     map_image(uc, segments, RISCV_STACK_TOP)
-    uc.reg_write(rc.UC_RISCV_REG_SP, RISCV_STACK_TOP - PAGE_BYTES)
+    uc.reg_write(rc.UC_RISCV_REG_SP, initial_stack(uc, RISCV_STACK_TOP, xlen // 8, "little", argv))
     uc.hook_add(UC_HOOK_INTR, on_interrupt)
     setup = time.perf_counter()
     uc.emu_start(entry, 0, count=steps)
@@ -147,7 +149,23 @@ def raw_riscv(elf: bytes, steps: int) -> RunTiming:
     return RunTiming(setup - start, end - setup, steps, b"".join(out))
 
 
-def raw_for(elf: bytes) -> Callable[[bytes, int], RunTiming]:
+def initial_stack(uc: Uc, top: int, word_bytes: int, byteorder: str, argv: tuple[str, ...]) -> int:
+    """argc, the argv pointers, an empty envp and auxv, and the strings, one page below
+    `top`; returns sp. Only what a freestanding guest reads (flexEmu lays out far more)."""
+    sp = top - PAGE_BYTES
+    strings, pointers = sp + 256, []
+    for arg in argv:
+        data = arg.encode() + b"\0"
+        uc.mem_write(strings, data)
+        pointers.append(strings)
+        strings += len(data)
+    words = [len(argv), *pointers, 0, 0, 0, 0]  # argc, argv..., NULL, envp NULL, AT_NULL 0
+    order = "big" if byteorder == "big" else "little"
+    uc.mem_write(sp, b"".join(word.to_bytes(word_bytes, order) for word in words))
+    return sp
+
+
+def raw_for(elf: bytes) -> Callable[..., RunTiming]:
     """The raw runner of the ELF's machine (EM_MIPS or EM_RISCV)."""
     machine = int.from_bytes(elf[18:20], "big" if elf[5] == 2 else "little")
     return raw_riscv if machine == 243 else raw_unicorn

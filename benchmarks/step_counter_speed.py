@@ -44,7 +44,7 @@ def unicorn_count(n: int) -> float:
 
 def native_hook(n: int) -> float:
     uc = make_uc()
-    counter = StepCounter(uc)
+    counter = StepCounter(uc, pc_register=unicorn.mips_const.UC_MIPS_REG_PC)
     t = time.perf_counter()
     result = counter.run(uc, BASE, n)
     rate = result.executed / (time.perf_counter() - t)

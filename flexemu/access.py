@@ -1,7 +1,7 @@
 """What one step may touch besides the witness, in two modes over one interface.
 
-The reference stepper reads and writes memory only through `StepIO`, one
-aligned word at a time, and reads the input only as 32-byte leaves. `FullIO`
+The reference stepper reads and writes memory only through `StepIO`, an
+aligned word or a whole 32-byte leaf at a time, and reads the input only as leaves. `FullIO`
 serves those accesses from real memory and records the leaf proofs a verifier
 will need; `ProofIO` serves them from the proofs alone, checking each against
 the current root exactly as the Solidity verifier does. Proofs are consumed in
@@ -18,11 +18,16 @@ from flexemu.merkle import LEAF_BYTES, PROOF_BYTES, decode_proof, root_from_proo
 
 
 class StepIO(Protocol):
-    """Memory and input access for one step."""
+    """Memory and input access for one step: aligned words (the MIPS step's loads, stores
+    and fetches) and whole leaves (the shared kernel's syscalls, and every RISC-V access)."""
 
     def read_word(self, paddr: int) -> int: ...
 
     def write_word(self, paddr: int, value: int) -> None: ...
+
+    def read_leaf(self, index: int) -> bytes: ...
+
+    def write_leaf(self, index: int, data: bytes) -> None: ...
 
     def input_leaf(self, index: int) -> bytes: ...
 
@@ -64,7 +69,7 @@ class FullIO:
     def emit(self, fd: int, data: bytes) -> None:
         self.output.append((fd, data))
 
-    # Leaf-level access (the RISC-V step's protocol, flexemu/isa/riscv/io.py).
+    # Leaf-level access (the shared kernel's syscalls and the RISC-V step, flexemu/leafio.py).
 
     def read_leaf(self, index: int) -> bytes:
         self._touch(index)

@@ -5,18 +5,18 @@ byte order, the highest user address) and receives the checked program
 headers, then lays out its initial stack with `build_stack`. Nothing here
 knows a register or an instruction, so MIPS and RISC-V (RV32 and RV64) share
 one parser and one stack layout (docs/spec.md sections 9 and R8).
+
+The headers are read with `struct` alone: a static executable needs only the ELF
+header and its program headers, and a parser library (pyelftools took ~25 ms to
+import) would be most of a short command's start-up.
 """
 
 from __future__ import annotations
 
-import io
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
-
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
 
 from flexemu.errors import LoaderError
 from flexemu.keccak import keccak256
@@ -33,8 +33,23 @@ AT_BASE, AT_FLAGS, AT_ENTRY = 7, 8, 9
 AT_UID, AT_EUID, AT_GID, AT_EGID = 11, 12, 13, 14
 AT_HWCAP, AT_CLKTCK, AT_SECURE, AT_RANDOM, AT_EXECFN = 16, 17, 23, 25, 31
 
+# e_type and p_type values
+ET_EXEC = 2
+ET_NAMES = {0: "ET_NONE", 1: "ET_REL", 2: "ET_EXEC", 3: "ET_DYN", 4: "ET_CORE"}
+PT_LOAD, PT_INTERP = 1, 3
+PF_X = 1
+
 _CLASS_BYTES = {1: 4, 2: 8}  # e_ident[EI_CLASS] -> word bytes
 _ORDER = {1: "little", 2: "big"}  # e_ident[EI_DATA]
+#: The ELF identification values and how each reads in a message.
+ELF_CLASSES = {1: "32-bit", 2: "64-bit"}
+ELF_ENCODINGS = {1: "little-endian", 2: "big-endian"}
+
+#: Per word size: the ELF header after e_ident (e_type .. e_shstrndx), and one program
+#: header's fields in file order.
+_HEADER = {4: "HHIIIIIHHHHHH", 8: "HHIQQQIHHHHHH"}
+_PHDR = {4: "IIIIIIII", 8: "IIQQQQQQ"}
+_HEADER_BYTES = {4: 52, 8: 64}
 
 
 @dataclass(frozen=True)
@@ -50,7 +65,7 @@ class ElfIdent:
 class ElfFormat:
     """What one ISA (at one word size) accepts."""
 
-    isa: str  # for messages, e.g. "RV64"
+    isa: str  # for messages, e.g. "RV64", "MIPS32"
     machine: int  # e_machine
     word_bytes: int
     byteorder: ByteOrder
@@ -82,19 +97,55 @@ class ElfProgram:
         return max(s.vaddr + s.memsz for s in self.segments)
 
 
+@dataclass(frozen=True)
+class _ProgramHeader:
+    type: int
+    flags: int
+    offset: int
+    vaddr: int
+    filesz: int
+    memsz: int
+
+
 def read_ident(elf: bytes, name: str = "program") -> ElfIdent:
-    """Class, byte order and machine of an ELF, each checked to be a known value."""
+    """Class, byte order and machine of an ELF, each checked to be a defined value."""
     if elf[:4] != b"\x7fELF":
         raise LoaderError(f"{name}: not an ELF file (bad magic)")
     if len(elf) < 52:
         raise LoaderError(f"{name}: truncated ELF header ({len(elf)} bytes)")
     word_bytes, byteorder = _CLASS_BYTES.get(elf[4]), _ORDER.get(elf[5])
     if word_bytes is None:
-        raise LoaderError(f"{name}: unknown ELF class {elf[4]}")
+        raise LoaderError(f"{name}: invalid ELF class {elf[4]} (EI_CLASS must be 1 or 2)")
     if byteorder is None:
-        raise LoaderError(f"{name}: unknown ELF data encoding {elf[5]}")
+        raise LoaderError(f"{name}: invalid ELF data encoding {elf[5]} (EI_DATA must be 1 or 2)")
     machine = int.from_bytes(elf[18:20], byteorder)
     return ElfIdent(word_bytes, byteorder, machine)  # type: ignore[arg-type]
+
+
+def _program_headers(
+    elf: bytes, ident: ElfIdent, phoff: int, phentsize: int, phnum: int, name: str
+) -> list[_ProgramHeader]:
+    order = ">" if ident.byteorder == "big" else "<"
+    layout = struct.Struct(order + _PHDR[ident.word_bytes])
+    if phnum and phentsize < layout.size:
+        raise LoaderError(
+            f"{name}: malformed ELF: e_phentsize {phentsize} is smaller than a program "
+            f"header ({layout.size} bytes)"
+        )
+    if phnum and phoff + phnum * phentsize > len(elf):
+        raise LoaderError(
+            f"{name}: truncated: the program headers ({phnum} at offset {phoff:#x}) extend "
+            f"past the end of the file ({len(elf)} bytes)"
+        )
+    headers = []
+    for index in range(phnum):
+        fields = layout.unpack_from(elf, phoff + index * phentsize)
+        if ident.word_bytes == 4:  # type offset vaddr paddr filesz memsz flags align
+            kind, offset, vaddr, _, filesz, memsz, flags, _ = fields
+        else:  # type flags offset vaddr paddr filesz memsz align
+            kind, flags, offset, vaddr, _, filesz, memsz, _ = fields
+        headers.append(_ProgramHeader(kind, flags, offset, vaddr, filesz, memsz))
+    return headers
 
 
 def parse_elf(elf: bytes, fmt: ElfFormat, name: str = "program") -> ElfProgram:
@@ -107,46 +158,48 @@ def parse_elf(elf: bytes, fmt: ElfFormat, name: str = "program") -> ElfProgram:
         raise LoaderError(f"{name}: wrong ELF class: {bits}-bit, expected {fmt.isa}")
     if ident.byteorder != fmt.byteorder:
         raise LoaderError(f"{name}: wrong endianness: {ident.byteorder}-endian, expected {fmt.isa}")
-    try:
-        parsed = ELFFile(io.BytesIO(elf))
-        header = parsed.header
-        segments = list(parsed.iter_segments())
-    except (ELFError, struct.error, ValueError) as error:
-        raise LoaderError(f"{name}: truncated or malformed ELF: {error}") from None
-    if header["e_type"] != "ET_EXEC":
-        raise LoaderError(f"{name}: not a static executable (type {header['e_type']})")
-    if any(seg["p_type"] == "PT_INTERP" for seg in segments):
+    order = ">" if ident.byteorder == "big" else "<"
+    if len(elf) < _HEADER_BYTES[ident.word_bytes]:
+        raise LoaderError(f"{name}: truncated ELF header ({len(elf)} bytes)")
+    (
+        e_type, _, _, entry, phoff, shoff, flags, _, phentsize, phnum, shentsize, shnum, _,
+    ) = struct.unpack_from(order + _HEADER[ident.word_bytes], elf, 16)  # fmt: skip
+    headers = _program_headers(elf, ident, phoff, phentsize, phnum, name)
+    if e_type != ET_EXEC:
+        raise LoaderError(
+            f"{name}: not a static executable (type {ET_NAMES.get(e_type, e_type)})"
+        )
+    if any(header.type == PT_INTERP for header in headers):
         raise LoaderError(f"{name}: dynamically linked (has PT_INTERP); build it with -static")
-    section_end = header["e_shoff"] + header["e_shnum"] * header["e_shentsize"]
-    if header["e_shoff"] and section_end > len(elf):
+    if shoff and shoff + shnum * shentsize > len(elf):
         raise LoaderError(f"{name}: truncated: section headers extend past the end of the file")
-    loads = [seg for seg in segments if seg["p_type"] == "PT_LOAD"]
+    loads = [header for header in headers if header.type == PT_LOAD]
     if not loads:
         raise LoaderError(f"{name}: no loadable segment")
     result = []
     for seg in loads:
-        offset, filesz, memsz, vaddr = (
-            seg["p_offset"], seg["p_filesz"], seg["p_memsz"], seg["p_vaddr"]
-        )  # fmt: skip
-        if offset + filesz > len(elf):
-            raise LoaderError(f"{name}: truncated: segment at {vaddr:#x} extends past the file")
-        if vaddr + memsz > fmt.address_limit or filesz > memsz:
-            raise LoaderError(f"{name}: segment at {vaddr:#x} is outside the user address space")
-        executable = bool(seg["p_flags"] & 1)
-        result.append(Segment(vaddr, elf[offset : offset + filesz], memsz, executable))
-    phoff = header["e_phoff"]
+        # A segment with no file bytes (bss only) reads nothing: ld may give it an offset
+        # past the end of the file, and Linux and qemu load it.
+        if seg.filesz and seg.offset + seg.filesz > len(elf):
+            raise LoaderError(
+                f"{name}: truncated: segment at {seg.vaddr:#x} extends past the file"
+            )
+        if seg.filesz > seg.memsz:
+            raise LoaderError(
+                f"{name}: malformed segment at {seg.vaddr:#x}: p_filesz {seg.filesz:#x} is "
+                f"larger than p_memsz {seg.memsz:#x}"
+            )
+        if seg.vaddr + seg.memsz > fmt.address_limit:
+            raise LoaderError(
+                f"{name}: segment at {seg.vaddr:#x} is outside the user address space"
+            )
+        data = elf[seg.offset : seg.offset + seg.filesz]
+        result.append(Segment(seg.vaddr, data, seg.memsz, bool(seg.flags & PF_X)))
     phdr = next(
-        (s["p_vaddr"] + phoff - s["p_offset"] for s in loads
-         if s["p_offset"] <= phoff < s["p_offset"] + s["p_filesz"]),
+        (s.vaddr + phoff - s.offset for s in loads if s.offset <= phoff < s.offset + s.filesz),
         0,
-    )  # fmt: skip
-    entry = header["e_entry"]
-    if entry >= fmt.address_limit:
-        raise LoaderError(f"{name}: entry point {entry:#x} is outside the address space")
-    return ElfProgram(
-        header["e_entry"], tuple(result), phdr, header["e_phnum"], header["e_phentsize"],
-        header["e_flags"],
-    )  # fmt: skip
+    )
+    return ElfProgram(entry, tuple(result), phdr, phnum, phentsize, flags)
 
 
 def page_up(value: int) -> int:
@@ -161,6 +214,15 @@ def standard_auxv(program: ElfProgram) -> list[tuple[int, int]]:
         (AT_UID, UID), (AT_EUID, UID), (AT_GID, GID), (AT_EGID, GID),
         (AT_HWCAP, 0), (AT_CLKTCK, 100), (AT_SECURE, 0),
     ]  # fmt: skip
+
+
+def guest_string(text: str) -> bytes:
+    """The NUL-terminated bytes of an argument or environment string.
+
+    Linux argv are bytes, and Python hands a non-UTF-8 argument over with surrogate
+    escapes; encoding them back gives the guest the bytes the user typed.
+    """
+    return text.encode("utf-8", "surrogateescape") + b"\0"
 
 
 def build_stack(
@@ -187,9 +249,9 @@ def build_stack(
         write(cursor, data)
         return cursor
 
-    execfn = push((argv[0] if argv else "").encode() + b"\0")
-    env_ptrs = [push(f"{key}={value}".encode() + b"\0") for key, value in reversed(env)][::-1]
-    arg_ptrs = [push(arg.encode() + b"\0") for arg in reversed(argv)][::-1]
+    execfn = push(guest_string(argv[0] if argv else ""))
+    env_ptrs = [push(guest_string(f"{key}={value}")) for key, value in reversed(env)][::-1]
+    arg_ptrs = [push(guest_string(arg)) for arg in reversed(argv)][::-1]
     random = push(RANDOM_BYTES)
     vector = [len(argv), *arg_ptrs, 0, *env_ptrs, 0]
     for key, value in [*auxv, (AT_RANDOM, random), (AT_EXECFN, execfn), (AT_NULL, 0)]:

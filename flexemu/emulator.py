@@ -2,21 +2,25 @@
 
 The ISA comes from the program's ELF (or is given); everything here works through it.
 The first run takes checkpoints (state plus page contents) every `interval`
-steps, so the state at step N costs a restore and a run of less than one
-interval, never a replay from step 0. Commitments are incremental: one Merkle
-cache follows the engine and rehashes only the pages that differ.
+steps (more often at first, see `next_checkpoint`), so the state at step N
+costs a restore and a run of less than one interval, never a replay from step 0.
+Commitments are incremental: one Merkle cache follows the engine and rehashes only
+the pages that differ.
 """
 
 from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flexemu.isa import Isa, MachineState, Progress, isa_for_elf
 from flexemu.loader import Image, Program
 from flexemu.memory import Memory
-from flexemu.reference import ReferenceMachine
 from flexemu.status import Status
+
+if TYPE_CHECKING:
+    from flexemu.reference import ReferenceMachine
 
 DEFAULT_INTERVAL = 1 << 20
 
@@ -48,17 +52,28 @@ class Emulator:
     def input_memory(self) -> Memory:
         return self.image.input_memory
 
+    def next_checkpoint(self, step: int) -> int:
+        """Where the first run takes its next checkpoint after `step`.
+
+        Every `interval` steps, and four times as often during the first interval: start-up
+        code (a static glibc program's whole trace, often) runs an order of magnitude fewer
+        steps per second than a hot loop, so a seek there would otherwise cost tens of
+        milliseconds (benchmarks/emulator.py, step proofs in `sort`); a checkpoint costs
+        about a third of a millisecond, so three more are cheap even for a short hot loop.
+        """
+        spacing = self.interval if step >= self.interval else max(self.interval // 4, 1)
+        return (step // spacing + 1) * spacing
+
     def run(self, max_steps: int | None = None, progress: Progress | None = None) -> MachineState:
         """Run from the start to the end (or `max_steps`), checkpointing on the way."""
         self._restore(self.checkpoints[0])
         engine = self.engine
         while engine.state.status == Status.RUNNING:
-            goal = engine.state.step + self.interval
-            if max_steps is not None:
-                goal = min(goal, max_steps)
+            checkpoint = self.next_checkpoint(engine.state.step)
+            goal = checkpoint if max_steps is None else min(checkpoint, max_steps)
             engine.advance(goal, progress)
             at = engine.state.step
-            if at % self.interval == 0 and at > self.checkpoints[-1].state.step:
+            if at == checkpoint and at > self.checkpoints[-1].state.step:
                 self.checkpoints.append(Checkpoint(engine.state.copy(), engine.pages()))
             if max_steps is not None and engine.state.step >= max_steps:
                 break
@@ -103,5 +118,7 @@ class Emulator:
 
     def machine_at(self, step: int) -> ReferenceMachine:
         """A reference machine over full memory at `step`, e.g. to prove the next step."""
+        from flexemu.reference import ReferenceMachine  # the proof path only: not `run`'s
+
         state = self.state_at(step)
         return ReferenceMachine(state, self._memory.copy(), self.image.input_memory, self.isa)

@@ -31,7 +31,7 @@ GOLDEN = REPO / "tests" / "data" / "mips_golden.json"
 #: Every shipped MIPS program, with the argv/stdin of its qemu record.
 NAMES = (
     "hello", "tiny_sum", "likely", "trap", "exitcode", "stdin_echo", "sort", "smc", "slots",
-    "loop",
+    "loop", "spin",
 )  # fmt: skip
 #: hostile_end picks its ending from one stdin byte: every case.
 HOSTILE_CASES = "a1kmoxchpbn"

@@ -21,14 +21,13 @@ import pytest
 from conftest import EVERY_STEP
 
 from flexemu.access import FullIO
+from flexemu.isa.mips.abi import SYSCALL_NAMES, syscall_name
 from flexemu.isa.mips.disasm import (
     CLASSES,
     REGISTERS,
-    SYSCALL_NAMES,
     disassemble,
     instruction_class,
     mnemonic,
-    syscall_name,
 )
 from flexemu.isa.mips.state import Panic, State, Status
 from flexemu.isa.mips.step import step

@@ -328,3 +328,23 @@ def test_an_isa_package_never_imports_another() -> None:
 
 def test_the_isa_check_sees_the_registry_import() -> None:
     assert "flexemu.isa.mips.isa" in import_graph()["flexemu.isa"]
+
+
+#: What `run` must not import: typer's pydantic coercion, rich (no terminal here) and an ELF
+#: library; each costs tens of milliseconds of start-up (benchmarks/startup.py).
+STARTUP_WEIGHTS = ("pydantic", "pydantic_core", "rich", "elftools")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["run", HELLO], ["run", HELLO + ".rv64"], ["run", "--json", HELLO, "a", "b"]],
+    ids=["mips", "rv64", "json-with-guest-args"],
+)
+def test_run_loads_no_pydantic_rich_or_elf_library(args: list[str], tmp_path: Path) -> None:
+    assert chain_modules_after(args, tmp_path, STARTUP_WEIGHTS) == []
+
+
+def test_the_probe_sees_an_option_value_coerced_by_typer(tmp_path: Path) -> None:
+    """A given int option still goes through typer's own coercion (its range check)."""
+    loaded = chain_modules_after(["run", "--max-steps", "5", HELLO], tmp_path, STARTUP_WEIGHTS)
+    assert "pydantic" in loaded

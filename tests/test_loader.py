@@ -9,10 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from flexemu.emulator import Emulator
-from flexemu.errors import LoaderError
-from flexemu.isa.mips import abi
-from flexemu.isa.mips.loader import (
+from flexemu.elf_image import (
     AT_BASE,
     AT_CLKTCK,
     AT_EGID,
@@ -32,6 +29,9 @@ from flexemu.isa.mips.loader import (
     AT_UID,
     RANDOM_BYTES,
 )
+from flexemu.emulator import Emulator
+from flexemu.errors import LoaderError
+from flexemu.isa.mips import abi
 from flexemu.isa.mips.state import NO_RESERVATION, Status
 from flexemu.loader import Program, load
 from flexemu.memory import Memory

@@ -162,7 +162,7 @@ def test_program_covers_the_cases(reference: tuple[list[int], list[Snapshot]]) -
 def test_every_limit_is_exact(reference: tuple[list[int], list[Snapshot]], limit: int) -> None:
     trace, snaps = reference
     uc = make_uc()
-    with StepCounter(uc, delay_branch=is_delay_branch) as counter:
+    with StepCounter(uc, delay_branch=is_delay_branch, pc_register=UC_MIPS_REG_PC) as counter:
         result = counter.run(uc, BASE, limit)
     executed = expected_executed(trace, limit)
     assert result.limit_hit
@@ -187,7 +187,7 @@ def test_unicorn_count_is_ambiguous(reference: tuple[list[int], list[Snapshot]])
 def test_chained_runs_resume_exactly(reference: tuple[list[int], list[Snapshot]]) -> None:
     trace, snaps = reference
     uc = make_uc()
-    counter = StepCounter(uc, delay_branch=is_delay_branch)
+    counter = StepCounter(uc, delay_branch=is_delay_branch, pc_register=UC_MIPS_REG_PC)
     total, pc, n = 0, BASE, 0
     while total < TRACE_LEN - 10:
         result = counter.run(uc, pc, 1 + n % 5)
@@ -207,7 +207,7 @@ def test_counter_added_after_code_was_translated(
     uc.emu_start(BASE, 0, count=100)  # fills unicorn's translation cache without our hook
     for r in REGS:
         uc.reg_write(r, 0)
-    counter = StepCounter(uc, delay_branch=is_delay_branch)
+    counter = StepCounter(uc, delay_branch=is_delay_branch, pc_register=UC_MIPS_REG_PC)
     result = counter.run(uc, BASE, 57)
     assert result.final_pc == trace[result.executed]
     assert snapshot(uc) == snaps[result.executed]
@@ -224,7 +224,7 @@ def test_syscall_hook_reads_exact_count(reference: tuple[list[int], list[Snapsho
         on_syscall(uc, intno, user)
 
     uc = make_uc(intr)
-    counter = StepCounter(uc, delay_branch=is_delay_branch)
+    counter = StepCounter(uc, delay_branch=is_delay_branch, pc_register=UC_MIPS_REG_PC)
     result = counter.run(uc, BASE, 150)
     assert len(seen) == sum(a in SYSCALLS for a in trace[: result.executed])
     for hooked, last, pc in seen:
@@ -247,7 +247,7 @@ def test_limit_set_from_syscall_hook_stops_right_after_it(
         counter.limit = counter.hooked  # stop before the next instruction
 
     uc = make_uc(intr)
-    counter = StepCounter(uc, delay_branch=is_delay_branch)
+    counter = StepCounter(uc, delay_branch=is_delay_branch, pc_register=UC_MIPS_REG_PC)
     syscall_ends = [n + 1 for n, a in enumerate(trace) if a in SYSCALLS]
     total, pc = 0, BASE
     for end in syscall_ends[:5]:  # each run stops right after the next syscall
@@ -269,7 +269,7 @@ def test_emu_stop_from_syscall_hook(reference: tuple[list[int], list[Snapshot]])
         uc.emu_stop()
 
     uc = make_uc(intr)
-    counter = StepCounter(uc, delay_branch=is_delay_branch)
+    counter = StepCounter(uc, delay_branch=is_delay_branch, pc_register=UC_MIPS_REG_PC)
     total, pc = 0, BASE
     for _ in range(4):
         result = counter.run(uc, pc, 10_000)
@@ -284,7 +284,7 @@ def test_emu_stop_from_syscall_hook(reference: tuple[list[int], list[Snapshot]])
 
 def test_close_removes_hook() -> None:
     uc = make_uc()
-    counter = StepCounter(uc, delay_branch=is_delay_branch)
+    counter = StepCounter(uc, delay_branch=is_delay_branch, pc_register=UC_MIPS_REG_PC)
     counter.run(uc, BASE, 5)
     counter.close()
     counter.close()
@@ -321,7 +321,7 @@ def guarded(words: dict[int, int], regs: dict[int, int] | None = None) -> tuple[
         uc.reg_write(UC_MIPS_REG_0 + number, value)
     guard = CodeGuard()
     guard.allow(BASE >> 12, page_flags(BASE, bytes(page)))
-    return uc, StepCounter(uc, guard, is_delay_branch), guard
+    return uc, StepCounter(uc, guard, is_delay_branch, pc_register=UC_MIPS_REG_PC), guard
 
 
 MFC0_T0 = 0x40086000  # COP0: the reference rejects it, unicorn would run it

@@ -82,7 +82,7 @@ class Run:
     """One counted run: the native counter, the interrupts seen (number, pc), the error."""
 
     def __init__(self, uc: Uc, limit: int, begin: int = BASE) -> None:
-        counter = StepCounter(uc)
+        counter = StepCounter(uc, pc_register=PC)
         self.interrupts: list[tuple[int, int]] = []
 
         def on_interrupt(uc: Uc, number: int, _: object) -> None:

@@ -10,16 +10,54 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from typer._coercion import RuntimeParam, build_runtime_param
 from typer.core import TyperGroup
 
 from flexemu.errors import FlexEmuError, ProofError
 
 if TYPE_CHECKING:
     from arbitration.chain.rpc import Incident
+
+
+@dataclass(frozen=True)
+class LazyCoercion(RuntimeParam):
+    """Typer's coercion of one parameter, without pydantic where it has nothing to do.
+
+    Why: typer (0.29, pinned) coerces every parameter through a pydantic TypeAdapter, built
+    even for an absent value, and importing pydantic costs about 60 ms, a third of
+    `flexemu-game run`'s start-up. Here an absent value never builds one (typer's own
+    `RuntimeParam.coerce` returns None or () for it first), a `str` or `list[str]` value
+    is taken as it is (a command-line word is already a `str`: a non-UTF-8 byte arrives
+    surrogate-escaped and the loader hands the guest its bytes back), and any other value
+    gets typer's own coercion, so ranges, paths and flags behave exactly as before.
+    """
+
+    descriptor: Any
+
+    def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+        if self.annotation is str:
+            return str(value)
+        if self.annotation == list[str]:
+            return [str(item) for item in (value if isinstance(value, (list, tuple)) else [value])]
+        return build_runtime_param(self.descriptor)._coerce_value(value, param=param, ctx=ctx)
+
+
+def coerce_lazily(command: Any, ctx: Any) -> None:
+    """Give every parameter of `command` (its help option too) the `LazyCoercion`, before
+    its arguments parse."""
+    if command is None:
+        return
+    for param in command.get_params(ctx):
+        descriptor = getattr(param, "type_descriptor", None)
+        if descriptor is not None and getattr(param, "_runtime_param", None) is None:
+            param._runtime_param = LazyCoercion(
+                descriptor.parameter_info, descriptor.annotation, descriptor
+            )
 
 
 class OneLineErrors(TyperGroup):
@@ -31,6 +69,15 @@ class OneLineErrors(TyperGroup):
             return super().invoke(ctx)
         except typer.BadParameter as error:
             raise fail(error.format_message()) from None
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        coerce_lazily(self, ctx)
+        return super().parse_args(ctx, args)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        coerce_lazily(command, ctx)
+        return name, command, rest
 
 
 app = typer.Typer(

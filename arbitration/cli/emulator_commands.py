@@ -1,7 +1,12 @@
-"""The emulator's commands: run, state, prove, check."""
+"""The emulator's commands: run, state, prove, check.
+
+Proof and file modules load inside the commands that use them, so that `run` starts with
+only the emulator (benchmarks/startup.py).
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,8 +14,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from arbitration.cli.app import (
     GUEST_COMMAND,
@@ -23,11 +26,9 @@ from arbitration.cli.app import (
     reports_errors,
 )
 from flexemu.emulator import DEFAULT_INTERVAL, Emulator
-from flexemu.files import read_json, write_atomic
 from flexemu.isa import Isa, MachineState
 from flexemu.isa import Progress as ProgressCallback
 from flexemu.loader import Program
-from flexemu.proof import StepProof, check_file, dumps, prove
 from flexemu.status import Status
 
 STATUS_NAMES = {Status.RUNNING: "running", Status.EXITED: "exited", Status.PANICKED: "panicked"}
@@ -47,7 +48,17 @@ def emulator_for(
 
 @contextmanager
 def progress_bar(description: str, total: int | None) -> Iterator[ProgressCallback | None]:
-    """A rich progress bar on a terminal; nothing when output is piped."""
+    """A rich progress bar on a terminal; nothing when output is piped.
+
+    rich is imported only when stderr may be a terminal (it costs ~30 ms of start-up);
+    rich itself then decides, honouring TTY_COMPATIBLE and FORCE_COLOR as it always did.
+    """
+    if not (sys.stderr.isatty() or "TTY_COMPATIBLE" in os.environ or "FORCE_COLOR" in os.environ):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     console = Console(stderr=True)
     if not console.is_terminal:
         yield None
@@ -147,6 +158,9 @@ def prove_command(
     stdin: StdinOption = None,
 ) -> None:
     """Write the proof of the transition STEP -> STEP+1."""
+    from flexemu.files import write_atomic
+    from flexemu.proof import dumps, prove
+
     emulator = emulator_for(program, args, stdin)
     with progress_bar("seeking", step) as progress:
         emulator.seek(step, progress)
@@ -176,6 +190,9 @@ def check(
     ] = False,
 ) -> None:
     """Check a step proof from the proof alone: exit 0 if valid, 1 if not, 2 if unreadable."""
+    from flexemu.files import read_json
+    from flexemu.proof import StepProof, check_file
+
     claim = StepProof.from_json(read_json(proof_file))
     if onchain:
         # Imported here: the EVM stack is heavy and only on-chain commands need it.

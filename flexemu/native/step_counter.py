@@ -47,7 +47,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import unicorn
-from unicorn.mips_const import UC_MIPS_REG_PC
 from unicorn.unicorn_py3 import unicorn as _ucmod
 
 from flexemu.merkle import PAGE_BYTES
@@ -200,8 +199,13 @@ class StepCounter:
         uc: unicorn.Uc,
         guard: CodeGuard | None = None,
         delay_branch: DelayBranch | None = None,
+        *,
+        pc_register: int,
     ) -> None:
+        """`pc_register` is the ISA's unicorn id of the pc (read into `RunResult.final_pc`);
+        `delay_branch` and `guard` are for an ISA with delay slots (MIPS)."""
         lib = _uclib()
+        self._pc_register = pc_register
         self._delay_branch = delay_branch
         self._uc = uc
         self._lib = lib
@@ -287,7 +291,7 @@ class StepCounter:
             last_address=self.last_address,
             prev_address=self.prev_address,
             prev_word=prev_word,
-            final_pc=uc.reg_read(UC_MIPS_REG_PC),
+            final_pc=uc.reg_read(self._pc_register),
             stop_reason=int(s.stop_reason),
             prev_is_delay_branch=self._delay_branch is not None and self._delay_branch(prev_word),
         )

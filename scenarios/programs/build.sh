@@ -39,6 +39,7 @@ likely     | free  | []                        | ""
 smc        | smc   | []                        | "$\u0002**"
 slots      | free  | []                        | ""
 hostile_end | free | []                        | "c"
+spin       | free  | []                        | ""
 '
 
 COMMON=(-O2 -march=mips32r2 -static -Wall -Wextra
@@ -140,6 +141,7 @@ hello      | free  | 64 32  | []                       | ""
 tiny_sum   | free  | 64 32  | []                       | ""
 trap       | free  | 64 32  | []                       | ""
 loop       | free  | 64 32  | []                       | ""
+spin       | free  | 64 32  | []                       | ""
 exitcode   | glibc | 64     | []                       | ""
 stdin_echo | glibc | 64     | ["stdin_echo", "a", "b"] | "hello world\nflexemu reads stdin\n"
 sort       | glibc | 64     | ["sort", "7"]            | ""
@@ -188,7 +190,7 @@ while IFS='|' read -r name kind xlens argv stdin; do
         "$RV_CC" "${flags[@]}" -o "$out" "$name.c"
         check_riscv_elf "$out" "$xlen"
         if [[ "$kind" == free ]]; then check_riscv_no_fpu "$out"; fi
-        QEMU="$(command -v "qemu-riscv$xlen")" run_expect "$out" "$argv" "$stdin"
+        QEMU="$(command -v "qemu-riscv$xlen")" run_expect "" "$out" "$argv" "$stdin"
         RV_BUILT+=("$out")
     done
 done <<<"$RISCV_PROGRAMS"

@@ -22,13 +22,24 @@
 /*
  * Entry: align $sp to 16 bytes, set $gp (small-data base), reserve the o32
  * 16-byte argument save area, call main(), then exit(main's return value)
- * with the plain exit syscall (4001).
+ * with the plain exit syscall (4001). A program that defines
+ * FLEXEMU_MAIN_ARGS before including this gets main(argc, argv), read from
+ * the initial stack; the others' entry code is unchanged.
  */
+#ifdef FLEXEMU_MAIN_ARGS
+#define FLEXEMU_LOAD_MAIN_ARGS "    lw     $a0, 0($sp)\n    addiu  $a1, $sp, 4\n"
+int main(int argc, char **argv);
+#else
+#define FLEXEMU_LOAD_MAIN_ARGS ""
+int main(void);
+#endif
+
 __asm__(
     "    .text\n"
     "    .globl __start\n"
     "    .ent   __start\n"
     "__start:\n"
+    FLEXEMU_LOAD_MAIN_ARGS
     "    li     $t0, -16\n"
     "    and    $sp, $sp, $t0\n"
     "    lui    $gp, %hi(_gp)\n"
@@ -39,8 +50,6 @@ __asm__(
     "    li     $v0, 4001\n"
     "    syscall\n"
     "    .end   __start\n");
-
-int main(void);
 
 static inline long sys3(long n, long a, long b, long c)
 {
@@ -59,7 +68,26 @@ static inline long sys3(long n, long a, long b, long c)
 
 #endif /* __riscv */
 
-#ifndef FLEXEMU_HAVE_SYS_WRITE
+#ifdef FLEXEMU_WRITE_ALL
+/*
+ * write(2) may return a short count (flexEmu writes at most one 32-byte memory
+ * leaf per step), so keep writing the rest, as libc does. Every RISC-V program
+ * and the MIPS programs that define FLEXEMU_WRITE_ALL use this; the older MIPS
+ * programs keep the single call below (their recorded traces depend on it).
+ */
+static inline long sys_write(int fd, const void *buf, unsigned long len)
+{
+    const char *p = (const char *)buf;
+    unsigned long done = 0;
+    while (done < len) {
+        long n = sys3(SYS_write, fd, (long)(p + done), (long)(len - done));
+        if (n <= 0)
+            return done ? (long)done : n;
+        done += (unsigned long)n;
+    }
+    return (long)done;
+}
+#else
 static inline long sys_write(int fd, const void *buf, unsigned long len)
 {
     return sys3(SYS_write, fd, (long)buf, (long)len);

@@ -16,8 +16,22 @@
 /*
  * Entry: set gp (the small-data base; norelax, or the linker would turn the
  * lla into `mv gp, gp`), align sp to 16 bytes, call main, then exit(main's
- * return value) with the plain exit syscall (93).
+ * return value) with the plain exit syscall (93). A program that defines
+ * FLEXEMU_MAIN_ARGS before including this gets main(argc, argv), read from
+ * the initial stack; the others' entry code is unchanged.
  */
+#ifdef FLEXEMU_MAIN_ARGS
+#if __riscv_xlen == 64
+#define FLEXEMU_LOAD_MAIN_ARGS "    ld     a0, 0(sp)\n    addi   a1, sp, 8\n"
+#else
+#define FLEXEMU_LOAD_MAIN_ARGS "    lw     a0, 0(sp)\n    addi   a1, sp, 4\n"
+#endif
+int main(int argc, char **argv);
+#else
+#define FLEXEMU_LOAD_MAIN_ARGS ""
+int main(void);
+#endif
+
 __asm__(
     "    .text\n"
     "    .globl _start\n"
@@ -27,13 +41,12 @@ __asm__(
     "    .option norelax\n"
     "    lla    gp, __global_pointer$\n"
     "    .option pop\n"
+    FLEXEMU_LOAD_MAIN_ARGS
     "    andi   sp, sp, -16\n"
     "    call   main\n"
     "    li     a7, 93\n"
     "    ecall\n"
     "    .size  _start, . - _start\n");
-
-int main(void);
 
 static inline long sys3(long n, long a, long b, long c)
 {
@@ -48,23 +61,8 @@ static inline long sys3(long n, long a, long b, long c)
     return a0;
 }
 
-/*
- * write(2) may return a short count (flexEmu writes at most one 32-byte memory
- * leaf per step), so keep writing the rest, as libc does. The MIPS programs
- * predate this and use the single-call sys_write of freestanding.h.
- */
-#define FLEXEMU_HAVE_SYS_WRITE
-static inline long sys_write(int fd, const void *buf, unsigned long len)
-{
-    const char *p = (const char *)buf;
-    unsigned long done = 0;
-    while (done < len) {
-        long n = sys3(SYS_write, fd, (long)(p + done), (long)(len - done));
-        if (n <= 0)
-            return done ? (long)done : n;
-        done += (unsigned long)n;
-    }
-    return (long)done;
-}
+/* write(2) may return a short count: RISC-V programs always keep writing the rest
+   (freestanding.h's FLEXEMU_WRITE_ALL). */
+#define FLEXEMU_WRITE_ALL
 
 #endif

@@ -49,3 +49,22 @@ MAP_ANONYMOUS = 0x800
 
 # The pid and tid every program sees: nothing from the host enters the state.
 PID = 1
+
+
+_KERNEL_CALLS = {value: name[4:].lower() for name, value in globals().items() if name[:4] == "SYS_"}
+#: Syscall names by number: the kernel's own calls (the `SYS_*` above), then calls it answers
+#: with ENOSYS that static glibc makes (numbers from Linux's asm/unistd_o32.h).
+SYSCALL_NAMES: dict[int, str] = {
+    **_KERNEL_CALLS,
+    4005: "open", 4006: "close", 4019: "lseek", 4024: "getuid", 4037: "kill",
+    4049: "geteuid", 4054: "ioctl", 4076: "getrlimit", 4085: "readlink", 4108: "fstat",
+    4116: "sysinfo", 4122: "uname", 4140: "_llseek", 4146: "writev", 4194: "rt_sigaction",
+    4195: "rt_sigprocmask", 4215: "fstat64", 4220: "fcntl64", 4263: "clock_gettime",
+    4266: "tgkill", 4288: "openat", 4293: "fstatat64", 4309: "set_robust_list",
+    4338: "prlimit64", 4353: "getrandom", 4366: "statx", 4367: "rseq", 4403: "clock_gettime64",
+}  # fmt: skip
+
+
+def syscall_name(number: int) -> str:
+    """The Linux name of an o32 syscall number, or the number when it is not known."""
+    return SYSCALL_NAMES.get(number, str(number))

@@ -77,6 +77,12 @@ class _ProbeIO:
     def write_word(self, paddr: int, value: int) -> None:
         pass
 
+    def read_leaf(self, index: int) -> bytes:
+        return bytes(32)
+
+    def write_leaf(self, index: int, data: bytes) -> None:
+        pass
+
     def input_leaf(self, index: int) -> bytes:
         return bytes(32)
 

@@ -26,7 +26,7 @@ Merkle tree's memory.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from unicorn import (
@@ -45,20 +45,19 @@ from unicorn import (
 )
 from unicorn import mips_const as mc
 
+from flexemu.isa.description import Progress, steps_per_run
 from flexemu.isa.mips.bits import u32
 from flexemu.isa.mips.decode import JUMP, RUN, STOP, is_delay_branch, page_flags, runnable_address
 from flexemu.isa.mips.state import State, Status
 from flexemu.isa.mips.step import step
-from flexemu.isa.mips.unicorn_context import read_reservation, write_reservation
+from flexemu.isa.mips.unicorn_context import ReservationWindow
 from flexemu.memory import Memory
-from flexemu.merkle import PAGE_BYTES, PAGE_SHIFT
+from flexemu.merkle import LEAF_BYTES, PAGE_BYTES, PAGE_SHIFT
 from flexemu.native.step_counter import CodeGuard, StepCounter
 
 SYSCALL_INTERRUPT = 17
-CHUNK = 1 << 22  # steps per unicorn run between progress reports
 _GPRS = [getattr(mc, f"UC_MIPS_REG_{i}") for i in range(32)]
 
-Progress = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -84,6 +83,19 @@ class UnicornIO:
         self._engine.ensure_mapped(paddr)
         self._engine.make_writable(paddr >> PAGE_SHIFT)
         self._engine.uc.mem_write(paddr, value.to_bytes(4, "big"))
+
+    # Leaf-level access, for the shared kernel's syscalls (flexemu/kernel/linux.py).
+
+    def read_leaf(self, index: int) -> bytes:
+        paddr = index * LEAF_BYTES
+        self._engine.ensure_mapped(paddr)
+        return bytes(self._engine.uc.mem_read(paddr, LEAF_BYTES))
+
+    def write_leaf(self, index: int, data: bytes) -> None:
+        paddr = index * LEAF_BYTES
+        self._engine.ensure_mapped(paddr)
+        self._engine.make_writable(paddr >> PAGE_SHIFT)
+        self._engine.uc.mem_write(paddr, data)
 
     def input_leaf(self, index: int) -> bytes:
         return self._engine.input_memory.leaf(index)
@@ -114,10 +126,16 @@ class FastEngine:
             self._map(number)
             self.uc.mem_write(number << PAGE_SHIFT, bytes(data))
         self.guard = CodeGuard()
-        self.counter = StepCounter(self.uc, self.guard, is_delay_branch)
+        self.counter = StepCounter(
+            self.uc, self.guard, is_delay_branch, pc_register=mc.UC_MIPS_REG_PC
+        )
         self.uc.hook_add(UC_HOOK_MEM_UNMAPPED, self._on_unmapped)
         self.uc.hook_add(UC_HOOK_MEM_WRITE_PROT, self._on_write_protected)
         self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
+        # The CPU as created: no branch pending. `_after_event` returns to it after a fault in
+        # a delay slot (then pushes the state's registers again).
+        self._clean_cpu = self.uc.context_save()
+        self._reservation = ReservationWindow(self.uc)
         self._push(reservation=True)
 
     # ------------------------------------------------------------ memory
@@ -205,7 +223,7 @@ class FastEngine:
         """Write the state's registers into unicorn; the reservation only outside a run."""
         uc, state = self.uc, self.state
         if reservation:
-            write_reservation(uc, state.ll_addr, state.ll_value)
+            self._reservation.write(state.ll_addr, state.ll_value)
         for index in range(1, 32):
             uc.reg_write(_GPRS[index], state.regs[index])
         uc.reg_write(mc.UC_MIPS_REG_HI, state.hi)
@@ -219,7 +237,7 @@ class FastEngine:
         state.hi = uc.reg_read(mc.UC_MIPS_REG_HI)
         state.lo = uc.reg_read(mc.UC_MIPS_REG_LO)
         state.pc, state.next_pc = pc, (pc + 4) & 0xFFFFFFFF
-        state.ll_addr, state.ll_value = read_reservation(uc)
+        state.ll_addr, state.ll_value = self._reservation.read()
 
     # ------------------------------------------------------------ running
 
@@ -241,14 +259,37 @@ class FastEngine:
         return self.guard.flag(target) != STOP
 
     def reference_step(self) -> None:
-        step(self.state, self.io)
-        self._push(reservation=True)
+        """One step by the reference; unicorn then gets what the step changed.
+
+        Unicorn holds the state's registers before the step (every path here pulls or
+        pushes first), so writing only the fields that differ, and the pc, leaves it
+        equal to a full push at a fraction of the cost (~35 register writes and two
+        context copies per step: the steps at chunk ends, syscalls, guarded words).
+        """
+        state = self.state
+        regs, hi, lo, tls = list(state.regs), state.hi, state.lo, state.tls
+        reservation = (state.ll_addr, state.ll_value)
+        step(state, self.io)
+        uc = self.uc
+        for index in range(1, 32):
+            if state.regs[index] != regs[index]:
+                uc.reg_write(_GPRS[index], state.regs[index])
+        if state.hi != hi:
+            uc.reg_write(mc.UC_MIPS_REG_HI, state.hi)
+        if state.lo != lo:
+            uc.reg_write(mc.UC_MIPS_REG_LO, state.lo)
+        if state.tls != tls:
+            uc.reg_write(mc.UC_MIPS_REG_CP0_USERLOCAL, state.tls)
+        if (state.ll_addr, state.ll_value) != reservation:
+            self._reservation.write(state.ll_addr, state.ll_value)
+        uc.reg_write(mc.UC_MIPS_REG_PC, state.pc)
 
     def advance(self, target: int | None = None, progress: Progress | None = None) -> None:
         """Run until the program ends or, if given, until step `target`."""
         state = self.state
         while state.status == Status.RUNNING and (target is None or state.step < target):
-            remaining = CHUNK if target is None else min(CHUNK, target - state.step)
+            span = steps_per_run(progress)
+            remaining = span if target is None else min(span, target - state.step)
             if state.pc & 1 and state.next_pc == u32(state.pc + 4):
                 self._skip_nullified(remaining)
             elif remaining == 1:
@@ -325,9 +366,11 @@ class FastEngine:
             self._resolve_delay_slot(at.previous)
         self.reference_step()
         if in_delay_slot:
-            # A fault in a delay slot leaves stale branch state inside unicorn.
-            self.counter.close()
-            self._create(self.pages())
+            # A fault in a delay slot leaves stale branch state in unicorn's CPU (its hflags and
+            # branch target): go back to the CPU as created, then push the state. Memory, the
+            # guard and the translations stay (rebuilding the whole unicorn cost ~10 ms).
+            self.uc.context_restore(self._clean_cpu)
+            self._push(reservation=True)
 
     def _resolve_delay_slot(self, branch: int) -> None:
         """Recover next_pc for a fault in a delay slot by re-evaluating its branch.

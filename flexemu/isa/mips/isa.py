@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from flexemu.isa.description import Isa, SyscallAbi
 from flexemu.isa.mips import abi
+from flexemu.isa.mips.abi import SYSCALL_NAMES, syscall_name
 from flexemu.isa.mips.address import StepPanic, aligned
-from flexemu.isa.mips.disasm import SYSCALL_NAMES, disassemble, instruction_class, syscall_name
 from flexemu.isa.mips.engine import FastEngine
 from flexemu.isa.mips.loader import load
 from flexemu.isa.mips.state import WITNESS_BYTES, Panic, State
@@ -55,6 +55,21 @@ def next_instruction(state: State, memory: Memory) -> int | None:
         return memory.read_word(aligned(state.pc, 4))
     except StepPanic:
         return None
+
+
+def disassemble(word: int, pc: int) -> str:
+    """The assembly text of `word` at `pc` (the disassembler loads on first use: a command
+    that only runs a program never needs it, and it is a tenth of `run`'s start-up)."""
+    from flexemu.isa.mips.disasm import disassemble as text
+
+    return text(word, pc)
+
+
+def instruction_class(word: int) -> str:
+    """The vector class of an instruction word (see `flexemu.isa.mips.disasm`)."""
+    from flexemu.isa.mips.disasm import instruction_class as vector_class
+
+    return vector_class(word)
 
 
 def panic_class(code: int) -> str:

@@ -48,6 +48,7 @@ from unicorn import (
 )
 from unicorn import riscv_const as rc
 
+from flexemu.isa.description import Progress, steps_per_run
 from flexemu.isa.riscv.io import ADDRESS_LIMIT
 from flexemu.isa.riscv.scan import flagged_offsets
 from flexemu.isa.riscv.state import RiscvState
@@ -57,7 +58,6 @@ from flexemu.merkle import LEAF_BYTES, PAGE_BYTES, PAGE_SHIFT
 from flexemu.native.step_counter import StepCounter
 from flexemu.status import Status
 
-CHUNK = 1 << 22  # steps per unicorn run between progress reports
 MSTATUS_FS_DIRTY = 3 << 13
 INTERRUPT_ECALL = 8
 CPU_MODELS = {64: rc.UC_CPU_RISCV64_SIFIVE_U54, 32: rc.UC_CPU_RISCV32_SIFIVE_U34}
@@ -67,7 +67,6 @@ _F = [getattr(rc, f"UC_RISCV_REG_F{i}") for i in range(32)]
 _RW = UC_PROT_READ | UC_PROT_WRITE
 _RX = UC_PROT_READ | UC_PROT_EXEC
 
-Progress = Callable[[int], None]
 Step = Callable[[RiscvState, object], None]
 
 
@@ -121,7 +120,7 @@ class RiscvEngine:
             self.uc.mem_write(number << PAGE_SHIFT, bytes(data))
         self.uc.ctl_exits_enabled(True)
         self._sync_exits()
-        self.counter = StepCounter(self.uc)
+        self.counter = StepCounter(self.uc, pc_register=rc.UC_RISCV_REG_PC)
         self._interrupt: int | None = None
         self._fault_address = 0
         self.uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED, self._on_unmapped)
@@ -223,7 +222,8 @@ class RiscvEngine:
         """Run until the program ends or, if given, until step `target`."""
         state = self.state
         while state.status == Status.RUNNING and (target is None or state.step < target):
-            remaining = CHUNK if target is None else min(CHUNK, target - state.step)
+            span = steps_per_run(progress)
+            remaining = span if target is None else min(span, target - state.step)
             if self.flagged(state.pc) or state.pc + 4 > ADDRESS_LIMIT:
                 self.reference_step()
             else:

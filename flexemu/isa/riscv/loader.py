@@ -64,6 +64,8 @@ def parse_riscv_elf(elf: bytes, name: str = "program") -> tuple[int, ElfProgram]
         raise LoaderError(f"{name}: the quad-precision float ABI is not supported")
     if program.flags & ~(EF_RISCV_RVC | EF_RISCV_FLOAT_ABI):
         raise LoaderError(f"{name}: unsupported RISC-V ELF flags {program.flags:#x}")
+    if program.entry >= FORMATS[xlen].address_limit:
+        raise LoaderError(f"{name}: entry point {program.entry:#x} is outside the address space")
     if program.entry % 2:
         raise LoaderError(f"{name}: entry point {program.entry:#x} is not 2-byte aligned")
     return xlen, program

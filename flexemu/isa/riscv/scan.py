@@ -184,18 +184,10 @@ def flagged_offsets(code: bytes, following: bytes, xlen: int) -> tuple[int, ...]
     `following` is the first parcel after `code` (for a 32-bit instruction in its last
     two bytes); pass two zero bytes if nothing follows.
 
-    Memoized: a pure function of the bytes, and every engine restored from a checkpoint
-    (each seek of a dispute's bisection) rescans the same code pages, which was ~40% of a
-    seek's time on loop.rv64.
+    Memoized by content: a pure function of the bytes, and a page scan (~15 ms in Python)
+    would otherwise be repeated by every engine a seek creates from a checkpoint (it was
+    most of a RISC-V seek into glibc code, ~40% of one on loop.rv64).
     """
-    return list(_flagged_offsets(code, following, xlen))
-
-
-@lru_cache(maxsize=4096)
-def _flagged_offsets(code: bytes, following: bytes, xlen: int) -> tuple[int, ...]:
-    """`flagged_offsets`, cached by content: a pure function of the bytes, and a page
-    scan (~15 ms in Python) would otherwise be repeated by every engine that a seek
-    creates from a checkpoint (it was most of a RISC-V seek into glibc code)."""
     data = code + following
     out = []
     for offset in range(0, len(code), 2):

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 
 DEFAULT_INTERVAL = 1 << 20
 
+#: An interval that takes no checkpoint past step 0, for a run that never seeks back (the
+#: `run` command): over a 300M-step run checkpoints cost ~5% of the time; the trace is the same.
+NO_CHECKPOINTS = 1 << 62
+
 
 @dataclass(frozen=True)
 class Checkpoint:

@@ -25,18 +25,13 @@ from arbitration.cli.app import (
     read_stdin_file,
     reports_errors,
 )
-from flexemu.emulator import DEFAULT_INTERVAL, Emulator
+from flexemu.emulator import DEFAULT_INTERVAL, NO_CHECKPOINTS, Emulator
 from flexemu.isa import Isa, MachineState
 from flexemu.isa import Progress as ProgressCallback
 from flexemu.loader import Program
 from flexemu.status import Status
 
 STATUS_NAMES = {Status.RUNNING: "running", Status.EXITED: "exited", Status.PANICKED: "panicked"}
-
-
-#: `run` never seeks back, so its emulator takes no checkpoint past step 0: over a 300M-step
-#: run they cost 5% (0.085 s of CPU, benchmarks/startup.py's guest); the trace is the same.
-NO_CHECKPOINTS = 1 << 62
 
 
 def emulator_for(

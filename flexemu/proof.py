@@ -124,7 +124,7 @@ def check(witness: bytes, proof: bytes, isa: Isa | None = None) -> Any:
     The post-state comes back with its `mem_root` recomputed from the proofs."""
     isa = isa if isa is not None else isa_of_witness(witness)
     state = isa.from_witness(witness)
-    io = ProofIO(state.mem_root, state.input_root, proof)
+    io = ProofIO(state.mem_root, state.input_root, proof, isa.tree_depth)
     isa.step(state, io)
     io.finish()
     state.mem_root = io.mem_root

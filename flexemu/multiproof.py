@@ -6,8 +6,8 @@ path per leaf repeats the siblings the paths share and sends the hashes of empty
 which a verifier can derive; under EIP-7623 every such byte is paid for. A multi-proof sends
 each leaf once, in ascending index order, and only the siblings the fold over those leaves
 needs, each once; a bitmap marks the needed siblings that are the empty-subtree hash Z[h],
-which are not sent. The fold is a pure function of the leaf indices, so both sides agree on
-which siblings are needed, in which order, without any index being sent for them.
+which are not sent. Which siblings the fold needs, and in which order, is a pure function of
+the leaf indices, so both sides agree on it without any position being sent.
 
 This module is ISA-neutral: the tree depth comes in as an argument. The Solidity side is
 `contracts/src/common/MerkleMemory.sol`, which mirrors `fold` and `decode_tree` step by step
@@ -44,27 +44,29 @@ def max_leaves(depth: int) -> int:
 def fold(
     depth: int, indices: Sequence[int], values: Sequence[bytes], sibling: SiblingSource
 ) -> bytes:
-    """The root over the leaves `values` at the ascending `indices`.
+    """The root over the leaves `values` at the strictly ascending `indices`.
 
-    Level by level from the leaves up, nodes in ascending order: a node whose sibling is
-    also a node of the level is hashed with it; any other node asks `sibling` for the hash
-    of its sibling (the order of those calls is the order siblings are encoded in)."""
-    nodes = list(zip(indices, values, strict=True))
-    for height in range(depth):
-        parents = []
-        at = 0
-        while at < len(nodes):
-            index, value = nodes[at]
-            if not index & 1 and at + 1 < len(nodes) and nodes[at + 1][0] == index + 1:
-                parent = keccak256(value + nodes[at + 1][1])
-                at += 2
+    Leaf by leaf, each climbs from the leaf level until its ancestor is the left sibling of
+    the next leaf's ancestor (the root, for the last leaf) and waits there on a stack. At
+    each height a climbing node takes the waiting node on top of the stack if it waits at
+    that height (its left sibling), else it asks `sibling` for the hash beside it: the order
+    of those calls is the order siblings are encoded in."""
+    waiting: list[tuple[int, bytes]] = []  # (height, hash) of left nodes, highest at the bottom
+    count = len(indices)
+    for position, (index, node) in enumerate(zip(indices, values, strict=True)):
+        following = indices[position + 1] if position + 1 < count else None
+        height = 0
+        while height < depth and (
+            following is None or index >> (height + 1) != following >> (height + 1)
+        ):
+            if waiting and waiting[-1][0] == height:
+                node = keccak256(waiting.pop()[1] + node)
             else:
-                other = sibling(height, index)
-                parent = keccak256(other + value) if index & 1 else keccak256(value + other)
-                at += 1
-            parents.append((index >> 1, parent))
-        nodes = parents
-    return nodes[0][1]
+                other = sibling(height, index >> height)
+                node = keccak256(other + node) if index >> height & 1 else keccak256(node + other)
+            height += 1
+        waiting.append((height, node))
+    return waiting[-1][1]
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,12 @@ class TreeProof:
     leaves: tuple[bytes, ...]
     siblings: tuple[bytes, ...]
     root: bytes
+    bitmap: int = 0
+
+    @property
+    def sent(self) -> int:
+        """Siblings the section carries: the needed ones whose bitmap bit is 0."""
+        return len(self.siblings) - bin(self.bitmap).count("1")
 
     def root_with(self, depth: int, leaves: Sequence[bytes]) -> bytes:
         """The root after replacing the leaves by `leaves` (same indices, same siblings)."""
@@ -172,7 +180,7 @@ def decode_tree(proof: bytes, at: int, count: int, depth: int) -> tuple[TreeProo
         raise ProofMalformed(
             bitmap_at, f"a bitmap bit is set beyond the {len(siblings)} needed siblings"
         )
-    return TreeProof(tuple(indices), leaves, tuple(siblings), root), cursor
+    return TreeProof(tuple(indices), leaves, tuple(siblings), root, bitmap), cursor
 
 
 def decode(proof: bytes, depth: int) -> tuple[TreeProof, TreeProof]:
@@ -195,6 +203,45 @@ def decode(proof: bytes, depth: int) -> tuple[TreeProof, TreeProof]:
 
 def ProofMalformed(offset: int, why: str) -> ProofError:  # noqa: N802 (named as the verifier's error)
     return ProofError(f"ProofMalformed({offset}): {why}")
+
+
+def leaf_counts(proof: bytes) -> tuple[int, int]:
+    """The memory and input leaf counts a proof's header declares ((0, 0) for the empty proof)."""
+    return (proof[0] >> 4, proof[0] & 0xF) if proof else (0, 0)
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where one field of an encoded proof lies: `kind` is header, index, leaf, bitmap or
+    sibling; `tree` 0 (memory) or 1 (input); `number` counts fields of the kind in the tree."""
+
+    kind: str
+    tree: int
+    number: int
+    start: int
+    end: int
+
+
+def spans(proof: bytes, depth: int) -> list[Span]:
+    """Every field of a valid proof, in byte order (what forgers and tests address)."""
+    if not proof:
+        return []
+    result = [Span("header", 0, 0, 0, 1)]
+    at = 1
+    for tree, section in enumerate(decode(proof, depth)):
+        count = len(section.indices)
+        if not count:
+            continue
+        for kind, size, number in (
+            ("index", INDEX_BYTES, count),
+            ("leaf", LEAF_BYTES, count),
+            ("bitmap", BITMAP_BYTES, 1),
+            ("sibling", HASH_BYTES, section.sent),
+        ):
+            for i in range(number):
+                result.append(Span(kind, tree, i, at, at + size))
+                at += size
+    return result
 
 
 def memory_leaf(proof: bytes, depth: int, index: int) -> bytes | None:

@@ -41,19 +41,22 @@ from arbitration.contracts.view import ChallengeView, GameView
 from flexemu.emulator import Emulator
 from flexemu.errors import FlexEmuError
 from flexemu.loader import Program
-from flexemu.merkle import PROOF_BYTES
+from flexemu.merkle import DEPTH
+from flexemu.multiproof import spans
 from flexemu.proof import StepProof, check, prove
 
 #: Moves that open a party's part in the game; silent_after does not count them.
 OPENING_ACTIONS = ("propose", "challenge")
 
 
-def tamper_proof(proof: bytes) -> bytes:
-    """A step proof the verifier must reject: the first leaf's data changed (its Merkle path
-    no longer reaches the root), or, for a step that consumes no leaf, one leaf too many."""
-    if len(proof) >= PROOF_BYTES:
-        return proof[:4] + bytes([proof[4] ^ 0xFF]) + proof[5:]
-    return proof + bytes(PROOF_BYTES)
+def tamper_proof(proof: bytes, depth: int = DEPTH) -> bytes:
+    """A step proof the verifier must reject: a byte of the first proven leaf changed (the
+    leaves no longer fold to the root), or, for a step that touches no leaf, a byte where
+    none belongs."""
+    leaf = next((span for span in spans(proof, depth) if span.kind == "leaf"), None)
+    if leaf is None:
+        return proof + b"\0"
+    return proof[: leaf.start] + bytes([proof[leaf.start] ^ 0xFF]) + proof[leaf.start + 1 :]
 
 
 class Agent:

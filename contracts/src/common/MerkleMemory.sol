@@ -77,76 +77,81 @@ library MerkleMemory {
             mstore(add(t, 0x60), calldataload(add(base, bitmapAt)))
         }
         t.siblings = base + bitmapAt + 32;
-        (bytes32 root, uint256 needed, uint256 end) = fold(t, depth, zeros);
+        (bytes32 root, uint256 unused, uint256 end) = fold(t, depth, zeros);
         if (end > base + proof.length) revert ProofTruncated();
-        if (t.bitmap << needed != 0) revert ProofMalformed(bitmapAt);
+        if (unused != 0) revert ProofMalformed(bitmapAt);
         t.root = root;
         next = end - base;
     }
 
     /// @notice The root over the section's leaves `t.leaves` (as proven, or as written since)
-    ///         at its indices, with its siblings (multiproof.fold).
+    ///         at its indices, with its siblings (multiproof.fold): leaf by leaf, each climbs
+    ///         until its ancestor is the left sibling of the next leaf's ancestor and waits on
+    ///         a stack; a climbing node takes the waiting node at its height, else a sibling.
     /// @return root The root.
-    /// @return needed Siblings the fold needed.
+    /// @return unused The bitmap shifted left by the number of needed siblings: its bits beyond
+    ///         the needs (zero in a well-formed section).
     /// @return end The calldata position just past the last sent sibling it read.
     function fold(Tree memory t, uint256 depth, bytes memory zeros)
         internal
         pure
-        returns (bytes32 root, uint256 needed, uint256 end)
+        returns (bytes32 root, uint256 unused, uint256 end)
     {
         end = t.siblings;
+        uint256 bitmap = t.bitmap;
         assembly ("memory-safe") {
-            // Work area past the free pointer (not allocated: it is only needed here): the
-            // counters needed (p), end (p + 32) and the bitmap (p + 64), then node j of the
-            // level as the pair (index, hash) at p + 96 + 64j; parents overwrite children.
-            function levels(p, count, height, z) {
-                let m := count
-                for { let h := 0 } lt(h, height) { h := add(h, 1) } {
-                    let w := 0
-                    for { let j := 0 } lt(j, m) {} {
-                        let q := add(p, add(96, shl(6, j)))
-                        let a := mload(q)
-                        switch and(iszero(and(a, 1)), and(lt(add(j, 1), m), eq(mload(add(q, 64)), add(a, 1))))
-                        case 1 {
-                            mstore(0, mload(add(q, 32)))
-                            mstore(32, mload(add(q, 96)))
-                            j := add(j, 2)
-                        }
-                        default {
-                            // bit 255 - n of the bitmap (n: needs so far): 1 = Z[h], 0 = the next sent sibling
-                            let n := mload(p)
-                            let sibling := mload(add(z, shl(5, h)))
-                            if iszero(and(shr(sub(255, n), mload(add(p, 64))), 1)) {
-                                sibling := calldataload(mload(add(p, 32)))
-                                mstore(add(p, 32), add(mload(add(p, 32)), 32))
-                            }
-                            mstore(p, add(n, 1))
-                            mstore(shl(5, and(a, 1)), mload(add(q, 32)))
-                            mstore(xor(shl(5, and(a, 1)), 32), sibling)
-                            j := add(j, 1)
-                        }
-                        q := add(p, add(96, shl(6, w)))
-                        mstore(q, shr(1, a))
-                        mstore(add(q, 32), keccak256(0, 64))
-                        w := add(w, 1)
+            // Climb leaf `a` (hash v) from the leaf level while shr(1, x) != 0, x shifting
+            // right as it climbs: x is a xor the next leaf (they meet where it runs out), or
+            // 2^depth for the last leaf (it climbs to the root). zp points to Z[h] of the
+            // current height h, and stands for h: the stack of waiting (zp, hash) pairs below
+            // `top` names each entry's height by its zp. The bitmap shifts left per needed
+            // sibling, its top bit the current one's (1 = Z[h], 0 = the next sent at e).
+            function climb(a, x, v, top, zp, bm, e) -> newTop, bmOut, eOut {
+                for {} shr(1, x) {
+                    x := shr(1, x)
+                    a := shr(1, a)
+                    zp := add(zp, 32)
+                } {
+                    switch eq(mload(top), zp)
+                    case 1 {
+                        mstore(0, mload(add(top, 32)))
+                        mstore(32, v)
+                        top := sub(top, 64)
                     }
-                    m := w
+                    default {
+                        let sibling := mload(zp)
+                        if iszero(shr(255, bm)) {
+                            sibling := calldataload(e)
+                            e := add(e, 32)
+                        }
+                        bm := shl(1, bm)
+                        let s := shl(5, and(a, 1))
+                        mstore(s, v)
+                        mstore(xor(s, 32), sibling)
+                    }
+                    v := keccak256(0, 64)
                 }
+                newTop := add(top, 64)
+                mstore(newTop, zp)
+                mstore(add(newTop, 32), v)
+                bmOut := bm
+                eOut := e
             }
-            let p := mload(0x40)
+            // The stack lives past the free pointer (not allocated: only needed here), a
+            // sentinel entry (zp 0, never a height) at its bottom.
+            let top := mload(0x40)
+            mstore(top, 0)
             let count := mload(t)
-            mstore(p, 0)
-            mstore(add(p, 32), end)
-            mstore(add(p, 64), mload(add(t, 0x60)))
+            let indices := add(mload(add(t, 0x20)), 32)
+            let values := add(mload(add(t, 0x40)), 32)
             for { let j := 0 } lt(j, count) { j := add(j, 1) } {
-                let q := add(p, add(96, shl(6, j)))
-                mstore(q, mload(add(mload(add(t, 0x20)), shl(5, add(j, 1)))))
-                mstore(add(q, 32), mload(add(mload(add(t, 0x40)), shl(5, add(j, 1)))))
+                let a := mload(add(indices, shl(5, j)))
+                let x := shl(depth, 1)
+                if lt(add(j, 1), count) { x := xor(a, mload(add(indices, shl(5, add(j, 1))))) }
+                top, bitmap, end := climb(a, x, mload(add(values, shl(5, j))), top, add(zeros, 32), bitmap, end)
             }
-            levels(p, count, depth, add(zeros, 32))
-            root := mload(add(p, 128))
-            needed := mload(p)
-            end := mload(add(p, 32))
+            root := mload(add(top, 32))
         }
+        unused = bitmap;
     }
 }

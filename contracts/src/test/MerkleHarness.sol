@@ -43,4 +43,13 @@ contract MerkleHarness {
         root = t.root;
         gasUsed = g - gasleft();
     }
+
+    /// @notice Library-only gas of one fold of a decoded section (what `finish` pays after a write).
+    function foldGas(bytes calldata proof, uint256 count) external view returns (bytes32 root, uint256 gasUsed) {
+        bytes memory zeros = MerkleMemory.ZERO_HASHES;
+        (MerkleMemory.Tree memory t,) = MerkleMemory.decode(proof, 0, count, 27, zeros);
+        uint256 g = gasleft();
+        (root,,) = MerkleMemory.fold(t, 27, zeros);
+        gasUsed = g - gasleft();
+    }
 }

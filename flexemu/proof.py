@@ -17,7 +17,7 @@ from flexemu.errors import InvalidWitnessError, ProofError
 from flexemu.isa import Isa, isa_named, isa_of_witness_size, names
 from flexemu.status import Status
 
-FORMAT = "flexemu-step-proof/1"
+FORMAT = "flexemu-step-proof/2"
 
 
 @dataclass(frozen=True)

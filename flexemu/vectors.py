@@ -24,7 +24,7 @@ from flexemu.proof import StepProof, check, fetched_word
 from flexemu.reference import ReferenceMachine
 from flexemu.status import Status
 
-FORMAT = "flexemu-step-vector/1"
+FORMAT = "flexemu-step-vector/2"
 INDEX_FORMAT = "flexemu-step-vector-index/1"
 INVALID_DIR = "invalid"
 

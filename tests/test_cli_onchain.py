@@ -141,7 +141,7 @@ def test_forged_proofs_exit_one_naming_the_error(
         (None, "No such file"),
         ("{not json", "not JSON"),
         ("[1, 2]", "JSON object"),
-        ({"format": "flexemu-step-proof/1", "step": 1}, "pre_state_hash"),
+        ({"format": "flexemu-step-proof/2", "step": 1}, "pre_state_hash"),
         ("short-hash", "must be 32 bytes"),
         ("bad-hex", "not valid hex"),
     ],

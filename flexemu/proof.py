@@ -1,8 +1,9 @@
 """Step proofs: generate the proof of step N -> N+1, and check one from the proof alone.
 
-A proof file carries the pre-state witness and the leaf proofs the step
-consumes, in access order (docs/spec.md, "Step proofs"). Checking replays the
-step in `ProofIO` mode, which is exactly what the Solidity verifier mirrors.
+A proof file carries the pre-state witness and the step proof: one Merkle
+multi-proof of the leaves the step touches per tree (docs/spec.md section 10,
+`flexemu.multiproof`). Checking replays the step in `ProofIO` mode, which is
+exactly what the Solidity verifier mirrors.
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ As tests/test_verifier_forgery.py does for MIPS: for honest steps that consume p
 every way a RISC-V step can (a compressed ALU step, a 4-byte fetch across a leaf boundary,
 a load whose 8 bytes span two leaves, a store, lr, a succeeding sc, an AMO, an FP store, a
 read syscall with its input leaf, write, sysinfo over four leaves, exit and a panic), every
-witness byte (one bit flipped), every proof's index and leaf bytes and one byte of every
-sibling level, and the proof length are forged. Two properties must hold on the EVM:
+witness byte (one bit flipped) and every byte class of the proof (tests/proof_forgery.py:
+header, indices, leaves, bitmap bits within and beyond the needs, siblings, cuts and
+extensions, unsorted/duplicate/out-of-tree indices, genuine proofs of the wrong leaf set)
+are forged. Two properties must hold on the EVM:
 
 1. Soundness: `stepFrom(honest_pre, ...)` reverts with a named error of the kind the
    mutation calls for, and never returns the honest post-state for a forgery.

@@ -5,8 +5,8 @@ proof. Two things must hold for every forgery, on the real EVM:
 
 1. Soundness: `stepFrom(honest_pre, witness', proof')` reverts with a named
    custom error of the kind the mutation calls for (WrongPreState for a changed
-   witness, Merkle errors for a changed leaf proof, ProofTruncated /
-   ProofOversized for a wrong length), or returns a post-state that is not the
+   witness, MerkleProofInvalid for a changed leaf or sibling, the structural
+   errors for a broken encoding or length), or returns a post-state that is not the
    honest post-state. It never returns the honest post-state for a forgery.
 2. Consensus: for any input at all, `step(witness', proof')` on the EVM and
    `flexemu.proof.check` (the off-chain replay every agent uses) agree: both
@@ -19,11 +19,12 @@ way a step consumes proofs: a fetch-only ALU step, a load and a store in
 another leaf than the instruction, LL, a succeeding SC, SDC1, a read syscall
 (fetch, input leaf, memory leaf), a write syscall, a taken branch, the exit
 syscall and a trap panic. Each is mutated byte by byte: every byte of the
-witness (one bit flipped, the bit varying with the position), each leaf
-proof's index bytes, leaf bytes and one byte of every sibling level, plus
-truncation and oversize and a few structural forgeries (swapped, foreign or
-neighbouring leaf proofs). The `slow` variant flips every bit of the witness
-and every byte of every leaf proof.
+witness (one bit flipped, the bit varying with the position), and every byte
+class of the step proof (tests/proof_forgery.py: header, indices, leaves,
+bitmap, siblings, cuts and extensions, the encoding's rules broken, genuine
+proofs of the wrong leaf set, the next step's proof). Where both reject, the
+EVM's error must be the reference's first error, by name. The `slow` variant
+flips every bit of the witness and every byte of the proof.
 """
 
 from __future__ import annotations

@@ -31,6 +31,16 @@ HASH_BYTES = 32
 COUNT_LIMIT = 15
 TREE_NAMES = ("memory", "input")
 
+_ZERO_HASHES = list(ZERO_HASHES)
+
+
+def zero_hash(height: int) -> bytes:
+    """Z[height], the root of an empty subtree, for a tree of any depth."""
+    while len(_ZERO_HASHES) <= height:
+        _ZERO_HASHES.append(keccak256(_ZERO_HASHES[-1] * 2))
+    return _ZERO_HASHES[height]
+
+
 #: The sibling a fold needs next: called with (height, index of the node missing its sibling).
 SiblingSource = Callable[[int, int], bytes]
 
@@ -103,6 +113,8 @@ def encode_tree(
 
     A needed sibling at height h lies beside the path of every leaf under the node that
     needs it, so it is read from the first such leaf's path."""
+    if len(indices) > max_leaves(depth):
+        raise ValueError(f"a tree section carries at most {max_leaves(depth)} leaves")
     needed: list[tuple[int, bytes]] = []
 
     def take(height: int, index: int) -> bytes:
@@ -115,7 +127,7 @@ def encode_tree(
     bitmap = 0
     sent = []
     for position, (height, value) in enumerate(needed):
-        if value == ZERO_HASHES[height]:
+        if value == zero_hash(height):
             bitmap |= 1 << (BITMAP_BITS - 1 - position)
         else:
             sent.append(value)
@@ -166,7 +178,7 @@ def decode_tree(proof: bytes, at: int, count: int, depth: int) -> tuple[TreeProo
     def read(height: int, _index: int) -> bytes:
         nonlocal cursor
         if bitmap >> (BITMAP_BITS - 1 - len(siblings)) & 1:
-            value = ZERO_HASHES[height]
+            value = zero_hash(height)
         else:
             value = proof[cursor : cursor + HASH_BYTES].ljust(HASH_BYTES, b"\0")
             cursor += HASH_BYTES

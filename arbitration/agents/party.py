@@ -189,7 +189,7 @@ class Agent:
                 return None
             self.forged = True
             witness, proof = self.step_inputs(c) or (self.trace.state(c.lo).witness(), b"")
-            return self.step(view, c, witness, tamper_proof(proof))
+            return self.step(view, c, witness, tamper_proof(proof, self.emulator.isa.tree_depth))
         if self.strategy.kind == "collude":
             return None  # throws its game: never proves the proposer wrong
         inputs = self.step_inputs(c)

@@ -1,11 +1,14 @@
 """What one step may touch besides the witness, in two modes over one interface.
 
-The reference stepper reads and writes memory only through `StepIO`, an
-aligned word or a whole 32-byte leaf at a time, and reads the input only as leaves. `FullIO`
-serves those accesses from real memory and records the leaf proofs a verifier
-will need; `ProofIO` serves them from the proofs alone, checking each against
-the current root exactly as the Solidity verifier does. Proofs are consumed in
-access order; an access to the leaf proven last (per tree) reuses its proof.
+The reference stepper reads and writes memory only through `StepIO`, an aligned
+word or a whole 32-byte leaf at a time, and reads the input only as 32-byte
+leaves. `FullIO` serves those accesses from real memory and records the leaves a
+verifier will need; `ProofIO` serves them from the step proof alone (one
+multi-proof per tree, `flexemu.multiproof`, docs/spec.md section 10), exactly as
+the Solidity verifier does: the proven leaves are checked against the pre-state
+roots before the step, every access must hit a proven leaf, every proven leaf
+must be accessed, and the post-state memory root is folded from the written
+leaves and the same siblings.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from typing import Protocol
 
 from flexemu.errors import ProofError
 from flexemu.memory import Memory
-from flexemu.merkle import LEAF_BYTES, PROOF_BYTES, decode_proof, root_from_proof
+from flexemu.merkle import DEPTH, LEAF_BYTES
+from flexemu.multiproof import TREE_NAMES, TreeProof, decode, encode, encode_tree
 
 
 class StepIO(Protocol):
@@ -35,35 +39,58 @@ class StepIO(Protocol):
         """See what a write syscall wrote; only its hash is part of the state."""
 
 
+class _Touched:
+    """The leaves of one tree a step touched: each leaf's value and sibling path at its
+    first touch (the pre-state's, since a leaf is first touched before it is written)."""
+
+    def __init__(self, memory: Memory) -> None:
+        self.memory = memory
+        self.leaves: dict[int, tuple[bytes, list[bytes]]] = {}
+
+    def touch(self, index: int) -> None:
+        if index not in self.leaves:
+            self.leaves[index] = (self.memory.leaf(index), self.memory.path(index))
+
+    def section(self, depth: int) -> bytes:
+        indices = sorted(self.leaves)
+        leaves = [self.leaves[i][0] for i in indices]
+        paths = [self.leaves[i][1] for i in indices]
+        return encode_tree(depth, indices, leaves, paths) if indices else b""
+
+
 class FullIO:
-    """Accesses served by real memory, recording the proofs in access order."""
+    """Accesses served by real memory, recording the touched leaves for the step proof."""
 
     def __init__(self, memory: Memory, input_memory: Memory, record: bool = True) -> None:
         self.memory = memory
         self.input_memory = input_memory
         self.record = record
-        self.proofs: list[bytes] = []
         self.output: list[tuple[int, bytes]] = []
-        self._last_mem_leaf = -1
-        self._last_input_leaf = -1
+        self._memory_leaves = _Touched(memory)
+        self._input_leaves = _Touched(input_memory)
 
-    def _touch(self, leaf: int) -> None:
-        if self.record and leaf != self._last_mem_leaf:
-            self.proofs.append(self.memory.proof(leaf))
-        self._last_mem_leaf = leaf
+    def proof(self, depth: int = DEPTH) -> bytes:
+        """The step proof of the accesses so far (docs/spec.md section 10)."""
+        return encode(
+            self._memory_leaves.section(depth),
+            len(self._memory_leaves.leaves),
+            self._input_leaves.section(depth),
+            len(self._input_leaves.leaves),
+        )
 
     def read_word(self, paddr: int) -> int:
-        self._touch(paddr >> 5)
+        if self.record:
+            self._memory_leaves.touch(paddr >> 5)
         return self.memory.read_word(paddr)
 
     def write_word(self, paddr: int, value: int) -> None:
-        self._touch(paddr >> 5)
+        if self.record:
+            self._memory_leaves.touch(paddr >> 5)
         self.memory.write_word(paddr, value)
 
     def input_leaf(self, index: int) -> bytes:
-        if self.record and index != self._last_input_leaf:
-            self.proofs.append(self.input_memory.proof(index))
-        self._last_input_leaf = index
+        if self.record:
+            self._input_leaves.touch(index)
         return self.input_memory.leaf(index)
 
     def emit(self, fd: int, data: bytes) -> None:
@@ -72,85 +99,97 @@ class FullIO:
     # Leaf-level access (the shared kernel's syscalls and the RISC-V step, flexemu/leafio.py).
 
     def read_leaf(self, index: int) -> bytes:
-        self._touch(index)
+        if self.record:
+            self._memory_leaves.touch(index)
         return self.memory.leaf(index)
 
     def write_leaf(self, index: int, data: bytes) -> None:
-        self._touch(index)
+        if self.record:
+            self._memory_leaves.touch(index)
         self.memory.write_bytes(index * LEAF_BYTES, data)
 
 
-class _ProvenLeaf:
-    """A leaf checked against a root, with the siblings to rehash it after a write."""
+class _ProvenTree:
+    """One tree's proven leaves during a step: their current bytes and which were used."""
 
-    def __init__(self, index: int, leaf: bytes, siblings: list[bytes]) -> None:
-        self.index = index
-        self.leaf = bytearray(leaf)
-        self.siblings = siblings
+    def __init__(self, tree: int, proof: TreeProof) -> None:
+        self.tree = tree
+        self.proof = proof
+        self.leaves = {
+            index: bytearray(leaf) for index, leaf in zip(proof.indices, proof.leaves, strict=True)
+        }
+        self.used: set[int] = set()
+        self.written = False
+
+    def leaf(self, index: int) -> bytearray:
+        leaf = self.leaves.get(index)
+        if leaf is None:
+            raise ProofError(
+                f"LeafNotProven({self.tree}, {index}): the step accesses {TREE_NAMES[self.tree]} "
+                f"leaf {index}, which the proof does not carry"
+            )
+        self.used.add(index)
+        return leaf
+
+    def require_used(self) -> None:
+        for index in self.proof.indices:
+            if index not in self.used:
+                raise ProofError(
+                    f"LeafUnused({self.tree}, {index}): the proof carries "
+                    f"{TREE_NAMES[self.tree]} leaf {index}, which the step never accesses"
+                )
 
 
 class ProofIO:
-    """Accesses served by Merkle proofs only: the mode the verifier mirrors."""
+    """Accesses served by the step proof only: the mode the verifier mirrors."""
 
-    def __init__(self, mem_root: bytes, input_root: bytes, proof: bytes) -> None:
-        if len(proof) % PROOF_BYTES:
-            raise ProofError(
-                f"proof length {len(proof)} is not a multiple of {PROOF_BYTES} bytes"
-            )
+    def __init__(
+        self, mem_root: bytes, input_root: bytes, proof: bytes, depth: int = DEPTH
+    ) -> None:
+        memory, input_tree = decode(proof, depth)
+        for tree, (section, root) in enumerate(((memory, mem_root), (input_tree, input_root))):
+            if section.indices and section.root != root:
+                raise ProofError(
+                    f"MerkleProofInvalid({tree}): the proven {TREE_NAMES[tree]} leaves do not "
+                    "fold to the pre-state's root"
+                )
+        self.depth = depth
         self.mem_root = mem_root
-        self.input_root = input_root
-        self._proof = proof
-        self._offset = 0
-        self._mem: _ProvenLeaf | None = None
-        self._input: _ProvenLeaf | None = None
-
-    def _next(self, expected_index: int, root: bytes, what: str) -> _ProvenLeaf:
-        if self._offset + PROOF_BYTES > len(self._proof):
-            raise ProofError(f"proof truncated: no proof left for {what} leaf {expected_index}")
-        index, leaf, siblings = decode_proof(self._proof[self._offset : self._offset + PROOF_BYTES])
-        self._offset += PROOF_BYTES
-        if index != expected_index:
-            raise ProofError(
-                f"proof for the wrong address: expected {what} leaf {expected_index}, got {index}"
-            )
-        if root_from_proof(index, leaf, siblings) != root:
-            raise ProofError(f"bad Merkle proof for {what} leaf {index}")
-        return _ProvenLeaf(index, leaf, siblings)
-
-    def _mem_leaf(self, paddr: int) -> _ProvenLeaf:
-        index = paddr >> 5
-        if self._mem is None or self._mem.index != index:
-            self._mem = self._next(index, self.mem_root, "memory")
-        return self._mem
+        self._mem = _ProvenTree(0, memory)
+        self._input = _ProvenTree(1, input_tree)
 
     def read_word(self, paddr: int) -> int:
         offset = paddr & (LEAF_BYTES - 1)
-        return int.from_bytes(self._mem_leaf(paddr).leaf[offset : offset + 4], "big")
+        return int.from_bytes(self._mem.leaf(paddr >> 5)[offset : offset + 4], "big")
 
     def write_word(self, paddr: int, value: int) -> None:
-        proven = self._mem_leaf(paddr)
         offset = paddr & (LEAF_BYTES - 1)
-        proven.leaf[offset : offset + 4] = value.to_bytes(4, "big")
-        self.mem_root = root_from_proof(proven.index, bytes(proven.leaf), proven.siblings)
+        self._mem.leaf(paddr >> 5)[offset : offset + 4] = value.to_bytes(4, "big")
+        self._mem.written = True
 
     def read_leaf(self, index: int) -> bytes:
-        return bytes(self._mem_leaf(index * LEAF_BYTES).leaf)
+        return bytes(self._mem.leaf(index))
 
     def write_leaf(self, index: int, data: bytes) -> None:
-        proven = self._mem_leaf(index * LEAF_BYTES)
-        proven.leaf[:] = data
-        self.mem_root = root_from_proof(proven.index, bytes(proven.leaf), proven.siblings)
+        self._mem.leaf(index)[:] = data
+        self._mem.written = True
 
     def input_leaf(self, index: int) -> bytes:
-        if self._input is None or self._input.index != index:
-            self._input = self._next(index, self.input_root, "input")
-        return bytes(self._input.leaf)
+        return bytes(self._input.leaf(index))
 
     def emit(self, fd: int, data: bytes) -> None:
         pass
 
+    def require_used(self) -> None:
+        """Every proven leaf was accessed: a proof carrying more is not this step's proof."""
+        self._mem.require_used()
+        self._input.require_used()
+
     def finish(self) -> None:
-        """A proof with unused leaf proofs is rejected: it is not the proof of this step."""
-        if self._offset != len(self._proof):
-            unused = (len(self._proof) - self._offset) // PROOF_BYTES
-            raise ProofError(f"proof oversized: {unused} leaf proof(s) left unused")
+        """Require every leaf used; fold the post-state memory root from the written leaves."""
+        self.require_used()
+        if self._mem.written:
+            proof = self._mem.proof
+            self.mem_root = proof.root_with(
+                self.depth, [bytes(self._mem.leaves[i]) for i in proof.indices]
+            )

@@ -2,10 +2,10 @@
 
 Every access (instruction fetch, load, store, syscall buffer) is split into the
 32-byte leaves it covers, in ascending address order, and each leaf is read
-(and for a store, written back) whole; a verifier needs one Merkle proof per
-newly touched leaf. `flexemu.access.FullIO` (real memory, recording proofs)
-and `flexemu.access.ProofIO` (the proofs alone, as the verifier) implement it
-with the proof framing of docs/spec.md section 10.
+(and for a store, written back) whole; a verifier needs every touched leaf
+proven once. `flexemu.access.FullIO` (real memory, recording the touched
+leaves) and `flexemu.access.ProofIO` (the step proof alone, as the verifier)
+implement it with the encoding of docs/spec.md section 10.
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ from flexemu.merkle import (
     PAGE_BYTES,
     PAGE_SHIFT,
     MerkleCache,
-    encode_proof,
 )
 
 PAGE_MASK = PAGE_BYTES - 1
@@ -101,10 +100,9 @@ class Memory:
     def leaf(self, leaf_index: int) -> bytes:
         return self.read_bytes(leaf_index * LEAF_BYTES, LEAF_BYTES)
 
-    def proof(self, leaf_index: int) -> bytes:
-        """The 900-byte proof of one leaf against `root()`."""
+    def path(self, leaf_index: int) -> list[bytes]:
+        """The siblings of one leaf against `root()`, bottom first."""
         self.root()
         number = (leaf_index * LEAF_BYTES) >> PAGE_SHIFT
         page = self.pages.get(number)
-        siblings = self._cache.siblings(leaf_index, bytes(page) if page is not None else None)
-        return encode_proof(leaf_index, self.leaf(leaf_index), siblings)
+        return self._cache.siblings(leaf_index, bytes(page) if page is not None else None)

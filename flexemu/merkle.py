@@ -24,7 +24,6 @@ PAGE_SHIFT = 12
 PAGE_HEIGHT = 7  # log2(PAGE_BYTES // LEAF_BYTES)
 UPPER_HEIGHT = DEPTH - PAGE_HEIGHT  # levels from a page root up to the root
 LEAVES_PER_PAGE = PAGE_BYTES // LEAF_BYTES
-PROOF_BYTES = 4 + LEAF_BYTES + 32 * DEPTH  # leaf index, leaf, siblings: 900
 
 
 def _zero_hashes() -> tuple[bytes, ...]:
@@ -57,7 +56,8 @@ def page_root(page: bytes) -> bytes:
 
 
 def root_from_proof(leaf_index: int, leaf: bytes, siblings: list[bytes]) -> bytes:
-    """Fold a leaf up to the root; bit i of the index says the side at level i."""
+    """Fold a leaf up its full sibling path to the root; bit i of the index says the side at
+    level i (a one-leaf fold; step proofs use flexemu.multiproof)."""
     node = leaf
     for level, sibling in enumerate(siblings):
         if (leaf_index >> level) & 1:
@@ -65,21 +65,6 @@ def root_from_proof(leaf_index: int, leaf: bytes, siblings: list[bytes]) -> byte
         else:
             node = keccak256(node + sibling)
     return node
-
-
-def encode_proof(leaf_index: int, leaf: bytes, siblings: list[bytes]) -> bytes:
-    """The 900-byte wire form of a leaf proof (see docs/spec.md)."""
-    return leaf_index.to_bytes(4, "big") + leaf + b"".join(siblings)
-
-
-def decode_proof(data: bytes) -> tuple[int, bytes, list[bytes]]:
-    """Split a 900-byte leaf proof into index, leaf and the 27 siblings."""
-    if len(data) != PROOF_BYTES:
-        raise ValueError(f"a leaf proof is {PROOF_BYTES} bytes, got {len(data)}")
-    index = int.from_bytes(data[:4], "big")
-    leaf = data[4:36]
-    siblings = [data[36 + 32 * i : 68 + 32 * i] for i in range(DEPTH)]
-    return index, leaf, siblings
 
 
 class MerkleCache:

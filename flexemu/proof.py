@@ -1,8 +1,9 @@
 """Step proofs: generate the proof of step N -> N+1, and check one from the proof alone.
 
-A proof file carries the pre-state witness and the leaf proofs the step
-consumes, in access order (docs/spec.md, "Step proofs"). Checking replays the
-step in `ProofIO` mode, which is exactly what the Solidity verifier mirrors.
+A proof file carries the pre-state witness and the step proof: one Merkle
+multi-proof of the leaves the step touches per tree (docs/spec.md section 10,
+`flexemu.multiproof`). Checking replays the step in `ProofIO` mode, which is
+exactly what the Solidity verifier mirrors.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from flexemu.errors import InvalidWitnessError, ProofError
 from flexemu.isa import Isa, isa_named, isa_of_witness_size, names
 from flexemu.status import Status
 
-FORMAT = "flexemu-step-proof/1"
+FORMAT = "flexemu-step-proof/2"
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def check(witness: bytes, proof: bytes, isa: Isa | None = None) -> Any:
     The post-state comes back with its `mem_root` recomputed from the proofs."""
     isa = isa if isa is not None else isa_of_witness(witness)
     state = isa.from_witness(witness)
-    io = ProofIO(state.mem_root, state.input_root, proof)
+    io = ProofIO(state.mem_root, state.input_root, proof, isa.tree_depth)
     isa.step(state, io)
     io.finish()
     state.mem_root = io.mem_root

@@ -60,9 +60,9 @@ class ReferenceMachine:
         return self.commit().hash()
 
     def prove_step(self) -> bytes:
-        """Take one step and return its proof: the leaf proofs in access order."""
+        """Take one step and return its proof: a multi-proof of the leaves it touched."""
         self.commit()
         io = FullIO(self.memory, self.input_memory, record=True)
         self._step(self.state, io)
         self.commit()
-        return b"".join(io.proofs)
+        return io.proof(self.isa.tree_depth)

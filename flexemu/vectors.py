@@ -19,12 +19,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from flexemu.merkle import LEAF_BYTES, PROOF_BYTES
+from flexemu.multiproof import TREE_NAMES, spans
 from flexemu.proof import StepProof, check, fetched_word
 from flexemu.reference import ReferenceMachine
 from flexemu.status import Status
 
-FORMAT = "flexemu-step-vector/1"
+FORMAT = "flexemu-step-vector/2"
 INDEX_FORMAT = "flexemu-step-vector-index/1"
 INVALID_DIR = "invalid"
 
@@ -32,7 +32,7 @@ INVALID_DIR = "invalid"
 EXPECTED_ERRORS = (
     "WrongPreState",
     "MerkleProofInvalid",
-    "MerkleProofWrongLeaf",
+    "ProofMalformed",
     "ProofTruncated",
     "ProofOversized",
 )
@@ -117,23 +117,22 @@ def _flip(data: bytes, position: int) -> bytes:
 
 
 def forge(claim: StepProof) -> list[Forgery]:
-    """One forgery per `EXPECTED_ERRORS`, from a valid proof with at least one leaf proof.
+    """One forgery per `EXPECTED_ERRORS`, from a valid proof that carries at least one leaf.
 
-    Each changes one thing, so that exactly one check fails first in any verifier
-    that follows spec 10's order. The witness is checked before any leaf, and the
-    leaf index of a proof before its hash. The target is the last leaf proof, so a
-    verifier must have accepted the earlier ones, and, when the step has several,
-    it must walk the blob correctly to get there.
+    Each changes one thing, so that exactly one check fails first in any verifier that
+    follows section 10's order: the witness, then the proof's structure (truncated,
+    malformed, oversized), then the roots. The Merkle forgery changes a sent sibling of
+    the last tree section (a leaf byte if it sends none), so a verifier must walk the
+    whole proof to get there.
     """
-    proofs = len(claim.proof) // PROOF_BYTES
-    if proofs == 0:
-        raise ValueError("forgeries need a step that consumes at least one leaf proof")
-    last = (proofs - 1) * PROOF_BYTES
-    index = int.from_bytes(claim.proof[last : last + 4], "big")
-    other = (index ^ 1).to_bytes(4, "big")
-    sibling = last + 4 + LEAF_BYTES + 5 * 32 + 7  # a byte inside the 6th sibling
+    depth = claim.machine.tree_depth
+    fields = spans(claim.proof, depth)
+    if not fields:
+        raise ValueError("forgeries need a step whose proof carries at least one leaf")
+    last_tree = fields[-1].tree
+    target = [f for f in fields if f.tree == last_tree and f.kind in ("sibling", "leaf")][-1]
+    bitmap = [f for f in fields if f.kind == "bitmap"][-1]
     register = claim.machine.forgery_byte  # the low byte of t0 in the witness
-    wrong_index = claim.proof[:last] + other + claim.proof[last + 4 :]
     return [
         Forgery(
             "WrongPreState",
@@ -142,23 +141,24 @@ def forge(claim: StepProof) -> list[Forgery]:
         ),
         Forgery(
             "MerkleProofInvalid",
-            f"one sibling byte of leaf proof {proofs} of {proofs} changed",
-            _replace(claim, proof=_flip(claim.proof, sibling)),
+            f"one byte of the last {target.kind} of the {TREE_NAMES[last_tree]} section changed",
+            _replace(claim, proof=_flip(claim.proof, target.start + 7)),
         ),
         Forgery(
-            "MerkleProofWrongLeaf",
-            f"leaf index of leaf proof {proofs} of {proofs} changed from {index} to {index ^ 1}",
-            _replace(claim, proof=wrong_index),
+            "ProofMalformed",
+            f"the last bit of the {TREE_NAMES[last_tree]} section's bitmap set (beyond its "
+            "needed siblings)",
+            _replace(claim, proof=_flip(claim.proof, bitmap.end - 1)),
         ),
         Forgery(
             "ProofTruncated",
-            f"leaf proof {proofs} of {proofs} removed",
-            _replace(claim, proof=claim.proof[:last]),
+            "the proof's last byte removed",
+            _replace(claim, proof=claim.proof[:-1]),
         ),
         Forgery(
             "ProofOversized",
-            "a copy of the last leaf proof appended (900 unused bytes)",
-            _replace(claim, proof=claim.proof + claim.proof[last:]),
+            "one zero byte appended",
+            _replace(claim, proof=claim.proof + b"\0"),
         ),
     ]
 
@@ -169,7 +169,7 @@ def _replace(claim: StepProof, **changes: bytes) -> StepProof:
 
 
 def forgery_source(vectors: Iterable[tuple[Seen, StepProof]]) -> tuple[Seen, StepProof] | None:
-    """The valid vector the forgeries start from: the earliest with the most leaf proofs."""
+    """The valid vector the forgeries start from: the earliest with the longest proof."""
     best = None
     for seen, claim in vectors:
         if claim.proof and (best is None or len(claim.proof) > len(best[1].proof)):

@@ -28,7 +28,7 @@ from flexemu.isa.mips.address import StepPanic, translate
 from flexemu.isa.mips.bits import u32
 from flexemu.isa.mips.state import State
 from flexemu.memory import Memory
-from flexemu.merkle import PROOF_BYTES
+from flexemu.multiproof import leaf_counts
 from flexemu.proof import check
 from flexemu.reference import ReferenceMachine
 
@@ -43,8 +43,8 @@ REJECTED = "rejected"
 
 #: Reverts that mean "this proof does not prove a step", by the interface's names.
 PROOF_ERRORS = frozenset({
-    "MerkleProofInvalid", "MerkleProofWrongLeaf", "ProofTruncated", "ProofOversized",
-    "LeafIndexOutOfRange",
+    "MerkleProofInvalid", "ProofTruncated", "ProofOversized", "ProofMalformed",
+    "LeafNotProven", "LeafUnused",
 })
 WITNESS_ERRORS = frozenset({"WitnessLength", "InvalidWitness"})
 
@@ -110,8 +110,8 @@ class ProvenStep:
         return self.post.hash()
 
     @property
-    def leaf_proofs(self) -> list[bytes]:
-        return split_leaf_proofs(self.proof)
+    def leaf_count(self) -> int:
+        return sum(leaf_counts(self.proof))
 
 
 def prove(case: StepCase) -> ProvenStep:
@@ -121,10 +121,6 @@ def prove(case: StepCase) -> ProvenStep:
     pre = machine.commit().copy()
     proof = machine.prove_step()
     return ProvenStep(pre.witness(), proof, pre.hash(), machine.commit().copy())
-
-
-def split_leaf_proofs(proof: bytes) -> list[bytes]:
-    return [proof[i : i + PROOF_BYTES] for i in range(0, len(proof), PROOF_BYTES)]
 
 
 # ---------------------------------------------------------------- replaying
@@ -160,17 +156,18 @@ def assert_evm_agrees(verifier: Verifier, proven: ProvenStep, context: object) -
             f"EVM and reference disagree on {context}:\n"
             f"  EVM       {shown}\n  reference {proven.post_hash.hex()}\n"
             f"  reference post-state: {describe(proven.post)}\n"
-            f"  witness 0x{proven.witness.hex()}\n  proof ({len(proven.leaf_proofs)} leaves)"
+            f"  witness 0x{proven.witness.hex()}\n  proof ({proven.leaf_count} leaves)"
         )
 
 
 def assert_exact_proof(verifier: Verifier, proven: ProvenStep) -> None:
-    """The EVM consumes exactly the leaf proofs the reference recorded, no more, no less."""
+    """The EVM reads exactly the proof the reference recorded, no byte more, no byte less."""
     witness, proof = proven.witness, proven.proof
-    extra = proof[-PROOF_BYTES:] if proof else bytes(PROOF_BYTES)
-    assert evm_outcome(lambda: verifier.step(witness, proof + extra)) == "ProofOversized"
+    assert evm_outcome(lambda: verifier.step(witness, proof + bytes(32))) == (
+        "ProofOversized" if proof else "ProofMalformed"
+    )
     if proof:
-        shorter = proof[:-PROOF_BYTES]
+        shorter = proof[:-1]
         assert evm_outcome(lambda: verifier.step(witness, shorter)) == "ProofTruncated"
 
 

@@ -319,8 +319,8 @@ def test_a_terminal_witness_proves_any_later_step(runner: CliRunner, tmp_path: P
     ("change", "fragment"),
     [
         ({"format": None}, "has no 'format'"),
-        ({"format": "flexemu-step-vector/1"}, "'format' must be 'flexemu-step-proof/1'"),
-        ({"format": "flexemu-step-proof/2"}, "got 'flexemu-step-proof/2'"),
+        ({"format": "flexemu-step-vector/2"}, "'format' must be 'flexemu-step-proof/2'"),
+        ({"format": "flexemu-step-proof/1"}, "got 'flexemu-step-proof/1'"),  # 900-byte paths
         ({"format": 1}, "got 1"),
     ],
 )

@@ -10,13 +10,13 @@ import pytest
 from eth_utils import keccak
 
 from arbitration.chain.artifacts import BUILD_DIR, current_source_hash, load_artifact
-from arbitration.chain.base import Chain, calldata_floor_gas
+from arbitration.chain.base import Chain
 from arbitration.chain.errors import ChainError
 from arbitration.chain.in_process import InProcessChain
+from flexemu.multiproof import encode_tree
 
 DEPTH = 27
 LEAVES = 1 << DEPTH
-PROOF_SIZE = 4 + 32 + 32 * DEPTH
 LAST = LEAVES - 1
 
 # ---- test-local sparse tree (the project's real one lives in flexemu/merkle.py) ------------
@@ -42,11 +42,10 @@ class SparseTree:
     def root(self) -> bytes:
         return self._levels()[DEPTH].get(0, ZERO[DEPTH])
 
-    def proof(self, index: int) -> bytes:
+    def path(self, index: int) -> list[tuple[int, bytes]]:
+        """(height, sibling hash) from the leaf up."""
         levels = self._levels()
-        sib = [levels[i].get((index >> i) ^ 1, ZERO[i]) for i in range(DEPTH)]
-        leaf = self.leaves.get(index, ZERO[0])
-        return index.to_bytes(4, "big") + leaf + b"".join(sib)
+        return [(i, levels[i].get((index >> i) ^ 1, ZERO[i])) for i in range(DEPTH)]
 
 
 def random_tree(rng: random.Random, indices: list[int]) -> SparseTree:
@@ -107,73 +106,50 @@ def test_snapshot_revert():
     assert ch.w3.eth.block_number == 0 and not ch.w3.eth.get_code(h.address)
 
 
+def section(tree: SparseTree, indices: list[int]) -> bytes:
+    """A multi-proof section (docs/spec.md section 10) of `indices` in `tree`."""
+    indices = sorted(indices)
+    paths = [[level[1] for level in tree.path(i)] for i in indices]
+    return encode_tree(DEPTH, indices, [tree.leaves.get(i, ZERO[0]) for i in indices], paths)
+
+
 def test_zero_tree_root_matches(chain: Chain, harness):
-    # empty memory: the leaf is zero and the root is Z27
-    proof = SparseTree().proof(12345)
-    assert len(proof) == PROOF_SIZE
-    assert chain.call(harness.functions.verify(ZERO[DEPTH], 12345, proof)) == ZERO[0]
+    # empty memory: the leaf is zero, every sibling is derived (no sibling sent), root Z27
+    proof = section(SparseTree(), [12345])
+    assert len(proof) == 4 + 32 + 32
+    indices, leaves, root, nxt = chain.call(harness.functions.decode(proof, 1))
+    assert (list(indices), list(leaves), root, nxt) == ([12345], [ZERO[0]], ZERO[DEPTH], len(proof))
 
 
-# ---- verify / update against the Python tree -----------------------------------------------
+# ---- decode / fold against the Python tree -------------------------------------------------
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_verify_and_update_match_python(chain: Chain, harness, seed: int):
+def test_decode_and_update_match_python(chain: Chain, harness, seed: int):
     rng = random.Random(seed)
     k = rng.randrange(2, LEAVES // 2)
     indices = [0, 1, LAST, LAST - 1, 2 * k, 2 * k + 1] + [rng.randrange(LEAVES) for _ in range(4)]
     tree = random_tree(rng, indices)
-    root = tree.root()
     untouched = next(i for i in iter(lambda: rng.randrange(LEAVES), None) if i not in tree.leaves)
-    for idx in [*indices, untouched]:
-        proof = tree.proof(idx)
-        leaf = chain.call(harness.functions.verify(root, idx, proof))
-        assert leaf == tree.leaves.get(idx, ZERO[0])
-
-        new_leaf = rng.randbytes(32)
-        new_root = chain.call(harness.functions.update(root, idx, proof, new_leaf))
-        updated = SparseTree({**tree.leaves, idx: new_leaf})
-        assert new_root == updated.root()
-        # the new root verifies the new leaf with the very same siblings
-        new_proof = proof[:4] + new_leaf + proof[36:]
-        assert chain.call(harness.functions.verify(new_root, idx, new_proof)) == new_leaf
-
-
-def test_consecutive_proofs_share_one_blob(chain: Chain, harness):
-    rng = random.Random(7)
-    indices = [0, 5, 6, LAST, 1 << 20]
-    tree = random_tree(rng, indices)
-    blob = b"".join(tree.proof(i) for i in indices)
-    leaves, nxt = chain.call(harness.functions.verifyConsecutive(tree.root(), indices, blob))
-    assert list(leaves) == [tree.leaves[i] for i in indices]
-    assert nxt == len(blob) == PROOF_SIZE * len(indices)
-
-    # threaded updates: proof k is taken against the tree after updates 0..k-1
-    cur = SparseTree(tree.leaves)
-    proofs, news = [], []
-    for i in indices:
-        proofs.append(cur.proof(i))
-        news.append(rng.randbytes(32))
-        cur.leaves[i] = news[-1]
-    root, nxt = chain.call(
-        harness.functions.updateConsecutive(tree.root(), indices, b"".join(proofs), news)
-    )
-    assert root == cur.root() and nxt == PROOF_SIZE * len(indices)
-
-    # one proof too few in the blob
-    with pytest.raises(ChainError) as ei:
-        chain.call(harness.functions.verifyConsecutive(tree.root(), indices, blob[:-PROOF_SIZE]))
-    assert ei.value.name == "ProofTruncated"
+    for chosen in ([indices[0]], [untouched], indices[:2], [LAST - 1, LAST, untouched],
+                   [2 * k, 2 * k + 1, 0, 1, LAST], [*indices[4:], untouched]):
+        chosen = sorted(set(chosen))[:9]
+        proof = section(tree, chosen)
+        got, leaves, root, nxt = chain.call(harness.functions.decode(proof, len(chosen)))
+        assert list(got) == chosen and nxt == len(proof)
+        assert list(leaves) == [tree.leaves.get(i, ZERO[0]) for i in chosen]
+        assert root == tree.root()
+        news = [rng.randbytes(32) for _ in chosen]
+        new_root = chain.call(harness.functions.update(proof, len(chosen), news))
+        changed = dict(zip(chosen, news, strict=True))
+        assert new_root == SparseTree({**tree.leaves, **changed}).root()
 
 
-def test_peek_reads_header_unverified(chain: Chain, harness):
+def test_peek_reads_the_first_leaf(chain: Chain, harness):
     tree = random_tree(random.Random(9), [3, 4])
-    blob = tree.proof(3) + flip(tree.proof(4), 100)  # second proof is bogus: peek won't care
-    assert chain.call(harness.functions.peek(blob, 0)) == [3, tree.leaves[3]]
-    assert chain.call(harness.functions.peek(blob, PROOF_SIZE)) == [4, tree.leaves[4]]
-    with pytest.raises(ChainError) as ei:
-        chain.call(harness.functions.peek(blob, PROOF_SIZE + 1))
-    assert ei.value.name == "ProofTruncated"
+    proof = section(tree, [3, 4])
+    assert chain.call(harness.functions.peek(proof, 2)) == [3, tree.leaves[3]]
+    _expect(chain, harness.functions.peek(proof[:70], 2), "ProofTruncated")
 
 
 # ---- tampering -> named custom errors ------------------------------------------------------
@@ -184,107 +160,81 @@ def sample():
     rng = random.Random(42)
     idx = 0b101_1010_0110_1001_1100_0011_0101  # 27 bits, mixed left/right turns
     tree = random_tree(rng, [idx, idx ^ 1, idx ^ (1 << 13), 0, LAST])
-    return tree, idx, tree.proof(idx)
+    return tree, idx, section(tree, [idx, idx ^ (1 << 13)])
 
 
-def _expect(chain: Chain, fn_call, name: str, args: tuple = ()) -> ChainError:
+def _expect(chain: Chain, fn_call, name: str, args: tuple | None = None) -> ChainError:
     with pytest.raises(ChainError) as ei:
         chain.call(fn_call)
     err = ei.value
     assert err.name == name, str(err)
-    assert err.error_args == args
-    assert str(err) == f"{name}({', '.join(map(str, args))})"
+    if args is not None:
+        assert err.error_args == args
+        assert str(err) == f"{name}({', '.join(map(str, args))})"
     return err
 
 
-@pytest.mark.parametrize("level", [0, 1, 13, 26])
-def test_tampered_sibling(chain: Chain, harness, sample, level: int):
-    tree, idx, proof = sample
-    bad = flip(proof, 36 + 32 * level + 7)
-    _expect(chain, harness.functions.verify(tree.root(), idx, bad), "MerkleProofInvalid", (idx,))
-    _expect(
-        chain,
-        harness.functions.update(tree.root(), idx, bad, b"\x11" * 32),
-        "MerkleProofInvalid",
-        (idx,),
-    )
+def _root(chain: Chain, harness, proof: bytes, count: int = 2) -> bytes:
+    return chain.call(harness.functions.decode(proof, count))[2]
 
 
-def test_tampered_leaf(chain: Chain, harness, sample):
-    tree, idx, proof = sample
-    bad = flip(proof, 4 + 31, 0x80)
-    _expect(chain, harness.functions.verify(tree.root(), idx, bad), "MerkleProofInvalid", (idx,))
+def test_sample_folds_to_the_root(chain: Chain, harness, sample):
+    tree, _, proof = sample
+    assert _root(chain, harness, proof) == tree.root()
 
 
-def test_wrong_root(chain: Chain, harness, sample):
-    tree, idx, proof = sample
-    _expect(
-        chain,
-        harness.functions.verify(flip(tree.root(), 0), idx, proof),
-        "MerkleProofInvalid",
-        (idx,),
-    )
+def test_tampered_sibling_or_leaf_changes_the_root(chain: Chain, harness, sample):
+    tree, _, proof = sample
+    sent = (len(proof) - 2 * 36 - 32) // 32
+    assert sent > 2
+    for at in [72 + 32 + 32 * i + 7 for i in range(sent)] + [8 + 31, 8 + 32 + 5]:
+        assert _root(chain, harness, flip(proof, at)) != tree.root(), at
 
 
-@pytest.mark.parametrize("byte,mask", [(3, 0x01), (0, 0x80), (1, 0x04)])
-def test_tampered_index(chain: Chain, harness, sample, byte: int, mask: int):
-    tree, idx, proof = sample
-    bad = flip(proof, byte, mask)
-    given = int.from_bytes(bad[:4], "big")
-    _expect(
-        chain,
-        harness.functions.verify(tree.root(), idx, bad),
-        "MerkleProofWrongLeaf",
-        (idx, given),
-    )
+@pytest.mark.parametrize("bit", [0, 5, 40])
+def test_needed_bitmap_bits_change_what_is_read(chain: Chain, harness, sample, bit: int):
+    tree, _, proof = sample
+    bad = flip(proof, 72 + bit // 8, 0x80 >> (bit % 8))
+    try:
+        root = _root(chain, harness, bad)
+    except ChainError as error:
+        assert error.name in ("ProofTruncated", "ProofMalformed")
+    else:
+        assert root != tree.root()
 
 
-def test_valid_proof_for_another_leaf(chain: Chain, harness, sample):
-    tree, idx, _ = sample
-    other = tree.proof(idx ^ 1)
-    _expect(
-        chain,
-        harness.functions.verify(tree.root(), idx, other),
-        "MerkleProofWrongLeaf",
-        (idx, idx ^ 1),
-    )
+def test_bitmap_bit_beyond_the_needs_is_malformed(chain: Chain, harness, sample):
+    _, _, proof = sample
+    _expect(chain, harness.functions.decode(flip(proof, 72 + 31), 2), "ProofMalformed", (72,))
 
 
-@pytest.mark.parametrize("cut", [1, 32, PROOF_SIZE])
+@pytest.mark.parametrize("cut", [1, 32, 70, 104])
 def test_truncated(chain: Chain, harness, sample, cut: int):
-    tree, idx, proof = sample
-    _expect(chain, harness.functions.verify(tree.root(), idx, proof[:-cut]), "ProofTruncated")
-    _expect(
-        chain,
-        harness.functions.update(tree.root(), idx, proof[:-cut], b"\x00" * 32),
-        "ProofTruncated",
-    )
+    _, _, proof = sample
+    _expect(chain, harness.functions.decode(proof[:-cut], 2), "ProofTruncated", ())
 
 
-def test_index_out_of_range(chain: Chain, harness, sample):
-    tree, _, _ = sample
-    proof = LEAVES.to_bytes(4, "big") + bytes(PROOF_SIZE - 4)
-    _expect(
-        chain,
-        harness.functions.verify(tree.root(), LEAVES, proof),
-        "LeafIndexOutOfRange",
-        (LEAVES,),
-    )
+def test_index_rules(chain: Chain, harness, sample):
+    _, _, proof = sample
+    outside = LEAVES.to_bytes(4, "big") + proof[4:]
+    _expect(chain, harness.functions.decode(outside, 2), "ProofMalformed", (0,))
+    swapped = proof[4:8] + proof[:4] + proof[8:]
+    _expect(chain, harness.functions.decode(swapped, 2), "ProofMalformed", (4,))
+    duplicate = proof[:4] + proof[:4] + proof[8:]
+    _expect(chain, harness.functions.decode(duplicate, 2), "ProofMalformed", (4,))
 
 
 def test_failed_transaction_carries_receipt_and_error(chain: Chain, harness, sample):
-    tree, idx, proof = sample
+    _, _, proof = sample
     with pytest.raises(ChainError) as ei:
-        chain.transact(harness.functions.verify(tree.root(), idx, flip(proof, 100)), gas=200_000)
+        chain.transact(harness.functions.decode(proof[:-1], 2), gas=200_000)
     err = ei.value
-    assert err.name == "MerkleProofInvalid" and err.error_args == (idx,)
+    assert err.name == "ProofTruncated" and err.error_args == ()
     assert err.receipt is not None and err.receipt.status == 0
     assert 21_000 < err.receipt.gas_used < 200_000  # REVERT refunds the unused gas
 
 
 def test_out_of_gas_is_a_chain_error(chain: Chain, harness, sample):
-    # Under Prague a proof's calldata floor exceeds what verifying it needs, so a limit that
-    # covers the floor always covers the call: run a deployment out of gas instead
     limit = 300_000
     with pytest.raises(ChainError) as ei:
         chain.deploy("MerkleHarness", gas=limit)
@@ -296,35 +246,25 @@ def test_out_of_gas_is_a_chain_error(chain: Chain, harness, sample):
 
 
 def test_intrinsic_gas_matches_pyevm(chain: Chain, harness, sample):
-    tree, idx, proof = sample
-    receipt = chain.transact(harness.functions.verify(tree.root(), idx, proof), gas=200_000)
+    _, _, proof = sample
+    receipt = chain.transact(harness.functions.decode(proof, 2), gas=200_000)
     evm_tx = chain.backend.chain.get_canonical_transaction(receipt.tx_hash)
     assert Chain.intrinsic_gas(evm_tx.data) == evm_tx.intrinsic_gas
 
 
 def test_gas_report(chain: Chain, harness, sample, capsys):
     tree, idx, proof = sample
-    root, new_leaf = tree.root(), b"\x5a" * 32
-    verify = harness.functions.verify(root, idx, proof)
-    update = harness.functions.update(root, idx, proof, new_leaf)
-    v_tx = chain.transact(verify, gas=200_000).gas_used
-    u_tx = chain.transact(update, gas=200_000).gas_used
-    _, v_lib = chain.call(harness.functions.verifyGas(root, idx, proof))
-    _, u_lib = chain.call(harness.functions.updateGas(root, idx, proof, new_leaf))
-    floors = [calldata_floor_gas(bytes.fromhex(f._encode_transaction_data()[2:]))
-              for f in (verify, update)]
+    one = section(tree, [idx])
+    _, decode_one = chain.call(harness.functions.decodeGas(one, 1))
+    _, decode_two = chain.call(harness.functions.decodeGas(proof, 2))
+    _, fold_one = chain.call(harness.functions.foldGas(one, 1))
     with capsys.disabled():
         print(
-            f"\n[gas] MerkleMemory depth {DEPTH}: verify library={v_lib} tx={v_tx}; "
-            f"update library={u_lib} tx={u_tx}; EIP-7623 floors {floors}"
+            f"\n[gas] MerkleMemory depth {DEPTH}: decode of 1 leaf {decode_one} ({len(one)} bytes),"
+            f" of 2 leaves {decode_two} ({len(proof)} bytes); a fold of 1 leaf {fold_one}"
         )
     # loose ceilings so a regression is loud; not a benchmark
-    assert v_lib < 3_500 and u_lib < 6_200
-    # a single Merkle proof is ~900 non-zero bytes: under Prague its calldata floor, not its
-    # execution, sets what the transaction pays
-    assert (v_tx, u_tx) == tuple(floors)
-    with pytest.raises(ValueError, match="EIP-7623"):
-        chain.execution_gas(verify)
+    assert decode_one < 12_000 and fold_one < 9_000 and decode_two < 20_000
 
 
 # ---- error decoding without a contract -----------------------------------------------------
@@ -342,8 +282,8 @@ def test_error_decoder_standard_and_unknown():
     assert (err.name, err.error_args, str(err)) == ("Error", ("boom",), "Error('boom')")
     err = dec.to_error(sel("Panic(uint256)") + encode(["uint256"], [0x11]))
     assert (err.name, err.error_args) == ("Panic", (0x11,))
-    err = dec.to_error(sel("MerkleProofWrongLeaf(uint32,uint32)") + encode(["uint32"] * 2, [1, 2]))
-    assert str(err) == "MerkleProofWrongLeaf(1, 2)"
+    err = dec.to_error(sel("ProofMalformed(uint256)") + encode(["uint256"], [72]))
+    assert str(err) == "ProofMalformed(72)"
     err = dec.to_error(b"\xde\xad\xbe\xef")
     assert err.name is None and err.data == b"\xde\xad\xbe\xef"
     assert dec.to_error(b"").name is None

@@ -74,12 +74,12 @@ def test_check_rejects_a_forged_proof_with_exit_one(runner: CliRunner, tmp_path:
     assert invoke(runner, "prove", "--step", "3", "-o", str(proof), str(PROGRAMS / "hello"))[0] == 0
     data = json.loads(proof.read_text())
     raw = bytearray.fromhex(data["proof"][2:])
-    raw[200] ^= 0x01
+    raw[10] ^= 0x01  # a byte of the first proven leaf
     data["proof"] = "0x" + raw.hex()
     proof.write_text(json.dumps(data))
     code, _, err = invoke(runner, "check", str(proof))
     assert code == 1
-    assert "bad Merkle proof" in err and "Traceback" not in err
+    assert "MerkleProofInvalid" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize(
@@ -99,7 +99,7 @@ def test_bad_program_is_exit_two_with_one_line(
 
 def test_unreadable_proof_file_is_exit_two(runner: CliRunner, tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
-    bad.write_text('{"format": "flexemu-step-proof/1", "step": 1}')
+    bad.write_text('{"format": "flexemu-step-proof/2", "step": 1}')
     code, _, err = invoke(runner, "check", str(bad))
     assert code == 2 and "no 'pre_state_hash'" in err
     code, _, err = invoke(runner, "check", str(tmp_path / "missing.json"))

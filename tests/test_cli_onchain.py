@@ -20,7 +20,8 @@ from typer.testing import CliRunner
 
 from arbitration.cli.app import app
 from flexemu.emulator import Emulator
-from flexemu.merkle import PROOF_BYTES
+from flexemu.merkle import DEPTH
+from flexemu.multiproof import leaf_counts, spans
 from flexemu.proof import StepProof, dumps, prove
 
 RUNNER = CliRunner()
@@ -84,7 +85,7 @@ def test_real_proofs_are_accepted_with_consistent_gas(
 def write_proof(finished_emulator: Callable[[str], Emulator]) -> dict[str, Any]:
     """hello's write syscall: an instruction leaf and a data leaf."""
     claim = prove(finished_emulator("hello"), 11)
-    assert len(claim.proof) == 2 * PROOF_BYTES
+    assert leaf_counts(claim.proof) == (2, 0)
     return claim.to_json()
 
 
@@ -94,20 +95,26 @@ def flip(hex_text: str, byte: int) -> str:
     return "0x" + raw.hex()
 
 
-def with_index(hex_text: str, proof_number: int, index: int) -> str:
-    raw = bytearray.fromhex(hex_text[2:])
-    start = proof_number * PROOF_BYTES
-    raw[start : start + 4] = index.to_bytes(4, "big")
-    return "0x" + raw.hex()
+def at(hex_text: str, kind: str, number: int = 0) -> int:
+    """The first byte of a field of the proof (flexemu.multiproof.spans)."""
+    proof = bytes.fromhex(hex_text[2:])
+    return next(f.start for f in spans(proof, DEPTH) if f.kind == kind and f.number == number)
+
+
+def outside(hex_text: str) -> str:
+    """The first leaf index set beyond the tree (2^32 - 1)."""
+    start = at(hex_text, "index")
+    return hex_text[: 2 + 2 * start] + "ff" * 4 + hex_text[2 + 2 * start + 8 :]
 
 
 FORGERIES: list[tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = [
-    ("MerkleProofInvalid", lambda d: {**d, "proof": flip(d["proof"], PROOF_BYTES + 36 + 100)}),
-    ("MerkleProofInvalid", lambda d: {**d, "proof": flip(d["proof"], 4 + 2)}),  # leaf byte
+    ("MerkleProofInvalid", lambda d: {**d, "proof": flip(d["proof"], at(d["proof"], "sibling"))}),
+    ("MerkleProofInvalid", lambda d: {**d, "proof": flip(d["proof"], at(d["proof"], "leaf") + 2)}),
     ("WrongPreState", lambda d: {**d, "witness": flip(d["witness"], 120)}),
-    ("MerkleProofWrongLeaf", lambda d: {**d, "proof": with_index(d["proof"], 1, 7)}),
-    ("ProofTruncated", lambda d: {**d, "proof": d["proof"][: 2 + 2 * PROOF_BYTES]}),
-    ("ProofOversized", lambda d: {**d, "proof": d["proof"] + d["proof"][2 : 2 + 2 * PROOF_BYTES]}),
+    ("ProofMalformed", lambda d: {**d, "proof": outside(d["proof"])}),
+    ("LeafNotProven", lambda d: {**d, "proof": "0x"}),
+    ("ProofTruncated", lambda d: {**d, "proof": d["proof"][:-2]}),
+    ("ProofOversized", lambda d: {**d, "proof": d["proof"] + "00"}),
     ("post-state mismatch", lambda d: {**d, "post_state_hash": flip(d["post_state_hash"], 31)}),
 ]
 
@@ -134,7 +141,7 @@ def test_forged_proofs_exit_one_naming_the_error(
         (None, "No such file"),
         ("{not json", "not JSON"),
         ("[1, 2]", "JSON object"),
-        ({"format": "flexemu-step-proof/1", "step": 1}, "pre_state_hash"),
+        ({"format": "flexemu-step-proof/2", "step": 1}, "pre_state_hash"),
         ("short-hash", "must be 32 bytes"),
         ("bad-hex", "not valid hex"),
     ],

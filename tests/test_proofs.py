@@ -17,7 +17,8 @@ from conftest import EVERY_STEP
 from flexemu.errors import FlexEmuError, ProofError
 from flexemu.isa.mips.state import WITNESS_BYTES, Panic, State, Status, state_hash
 from flexemu.loader import load
-from flexemu.merkle import PROOF_BYTES, decode_proof, root_from_proof
+from flexemu.merkle import DEPTH
+from flexemu.multiproof import decode, encode, encode_tree, leaf_counts, spans
 from flexemu.proof import FORMAT, StepProof, check, check_file, dumps, prove
 from flexemu.reference import ReferenceMachine
 
@@ -28,9 +29,9 @@ def flip(data: bytes, position: int, mask: int = 0x01) -> bytes:
     return data[:position] + bytes([data[position] ^ mask]) + data[position + 1 :]
 
 
-def leaf_proofs(proof: bytes) -> list[bytes]:
-    assert len(proof) % PROOF_BYTES == 0
-    return [proof[i : i + PROOF_BYTES] for i in range(0, len(proof), PROOF_BYTES)]
+def fields(proof: bytes, kind: str, tree: int = 0) -> list:
+    """The spans of one kind of field of a proof (flexemu.multiproof.spans)."""
+    return [f for f in spans(proof, DEPTH) if f.kind == kind and f.tree == tree]
 
 
 def replace(claim: StepProof, **changes) -> StepProof:
@@ -143,7 +144,7 @@ def store_claim(finished_emulator) -> StepProof:
         claim = prove(emulator, n)
         pre = State.from_witness(claim.witness)
         post = check(claim.witness, claim.proof)
-        if len(leaf_proofs(claim.proof)) >= 2 and post.mem_root != pre.mem_root:
+        if leaf_counts(claim.proof)[0] >= 2 and post.mem_root != pre.mem_root:
             return claim
     raise AssertionError("tiny_sum has no store step")
 
@@ -175,7 +176,7 @@ def test_forged_pre_state_cannot_reuse_the_proof(store_claim):
     for change in ("pc", "mem_root", "register"):
         forged = pre.copy()
         if change == "pc":
-            forged.pc ^= 0x20  # another leaf: the fetch proof is for the wrong address
+            forged.pc ^= 0x20  # another leaf: the proof does not carry the fetched leaf
             forged.next_pc ^= 0x20
         elif change == "mem_root":
             forged.mem_root = flip(forged.mem_root, 5)
@@ -184,59 +185,101 @@ def test_forged_pre_state_cannot_reuse_the_proof(store_claim):
             forged.regs[29] ^= 1 << 12
         witness = forged.witness()
         claim = replace(store_claim, witness=witness, pre_state_hash=state_hash(witness))
-        assert_rejected(claim, "wrong address", "bad Merkle proof", "post-state mismatch")
+        assert_rejected(claim, "LeafNotProven", "MerkleProofInvalid", "post-state mismatch")
 
 
 def test_flipped_leaf_byte(store_claim):
-    for which, proof in enumerate(leaf_proofs(store_claim.proof)):
-        offset = which * PROOF_BYTES + 4 + 17  # inside the 32-byte leaf
-        assert proof == store_claim.proof[which * PROOF_BYTES : (which + 1) * PROOF_BYTES]
-        tampered = flip(store_claim.proof, offset)
-        assert_rejected(replace(store_claim, proof=tampered), "bad Merkle proof for memory leaf")
+    for leaf in fields(store_claim.proof, "leaf"):
+        tampered = flip(store_claim.proof, leaf.start + 17)
+        assert_rejected(replace(store_claim, proof=tampered), "MerkleProofInvalid(0)")
 
 
 def test_flipped_sibling_byte(store_claim):
-    count = len(leaf_proofs(store_claim.proof))
-    for which in range(count):
-        for level in (0, 6, 7, 26):  # in the page, at the page root, at the top
-            offset = which * PROOF_BYTES + 36 + 32 * level + 9
-            tampered = flip(store_claim.proof, offset, 0x80)
-            assert_rejected(replace(store_claim, proof=tampered), "bad Merkle proof")
+    siblings = fields(store_claim.proof, "sibling")
+    assert siblings, "the store step sends siblings"
+    for sibling in siblings:
+        tampered = flip(store_claim.proof, sibling.start + 9, 0x80)
+        assert_rejected(replace(store_claim, proof=tampered), "MerkleProofInvalid(0)")
 
 
-def test_wrong_leaf_index(store_claim):
-    for which in range(len(leaf_proofs(store_claim.proof))):
-        offset = which * PROOF_BYTES + 3  # low byte of the leaf index
-        tampered = flip(store_claim.proof, offset)
-        assert_rejected(replace(store_claim, proof=tampered), "proof for the wrong address")
+def test_flipped_bitmap_bits(store_claim):
+    """A needed sibling's bit changes what is read (a wrong root or a wrong length); a bit
+    beyond the needed siblings is malformed."""
+    bitmap = fields(store_claim.proof, "bitmap")[0]
+    needed = len(decode(store_claim.proof, DEPTH)[0].siblings)
+    for bit in range(256):
+        at = bitmap.start + bit // 8
+        tampered = flip(store_claim.proof, at, 0x80 >> (bit % 8))
+        if bit < needed:
+            assert_rejected(
+                replace(store_claim, proof=tampered),
+                "MerkleProofInvalid",
+                "ProofTruncated",
+                "ProofOversized",
+            )
+        else:
+            assert_rejected(replace(store_claim, proof=tampered), f"ProofMalformed({bitmap.start})")
 
 
-def test_valid_proof_of_another_leaf_is_rejected(store_claim, finished_emulator):
-    """A genuine proof, but of a different leaf (the next one), is the wrong address."""
+def test_leaf_index_rules(store_claim):
+    """Indices must ascend strictly and lie in the tree; any other change is another fold."""
+    proof = store_claim.proof
+    first, second = fields(proof, "index")[:2]
+    duplicate = proof[: second.start] + proof[first.start : first.end] + proof[second.end :]
+    assert_rejected(replace(store_claim, proof=duplicate), f"ProofMalformed({second.start})")
+    outside = proof[: first.start] + (1 << DEPTH).to_bytes(4, "big") + proof[first.end :]
+    assert_rejected(replace(store_claim, proof=outside), f"ProofMalformed({first.start})")
+    for index in (first, second):
+        tampered = flip(proof, index.end - 1)  # the neighbouring leaf: another fold
+        assert_rejected(
+            replace(store_claim, proof=tampered),
+            "MerkleProofInvalid",
+            "ProofMalformed",
+            "ProofTruncated",
+            "ProofOversized",
+        )
+
+
+def test_genuine_proof_of_other_leaves_is_rejected(store_claim, finished_emulator):
+    """Proofs that fold to the right root but carry a leaf fewer or a leaf more."""
     emulator = finished_emulator("tiny_sum")
     machine = emulator.machine_at(store_claim.step)
-    first, *rest = leaf_proofs(store_claim.proof)
-    index, _, _ = decode_proof(first)
-    other = machine.memory.proof(index + 1)
-    assert root_from_proof(*decode_proof(other)) == machine.commit().mem_root
-    tampered = other + b"".join(rest)
-    assert_rejected(replace(store_claim, proof=tampered), "proof for the wrong address")
+    memory = machine.memory
+    indices = list(decode(store_claim.proof, DEPTH)[0].indices)
+
+    def proof_of(leaves: list[int]) -> bytes:
+        section = encode_tree(
+            DEPTH, leaves, [memory.leaf(i) for i in leaves], [memory.path(i) for i in leaves]
+        )
+        return encode(section, len(leaves), b"", 0)
+
+    assert proof_of(indices) == store_claim.proof
+    assert_rejected(
+        replace(store_claim, proof=proof_of(indices[1:])), f"LeafNotProven(0, {indices[0]})"
+    )
+    extra = sorted({*indices, indices[-1] + 1})
+    assert_rejected(
+        replace(store_claim, proof=proof_of(extra)), f"LeafUnused(0, {indices[-1] + 1})"
+    )
 
 
 def test_truncated_proof(store_claim):
     proof = store_claim.proof
-    assert_rejected(replace(store_claim, proof=proof[:-PROOF_BYTES]), "proof truncated")
-    assert_rejected(replace(store_claim, proof=b""), "proof truncated")
-    assert_rejected(replace(store_claim, proof=proof[:-1]), "not a multiple")
-    assert_rejected(replace(store_claim, proof=proof[:-450]), "not a multiple")
+    for cut in (1, 10, fields(proof, "bitmap")[0].start + 5, len(proof) - 32, len(proof) - 1):
+        assert_rejected(replace(store_claim, proof=proof[:cut]), "ProofTruncated")
+    assert_rejected(replace(store_claim, proof=b""), "LeafNotProven")
 
 
 def test_oversized_proof(store_claim):
-    extra = leaf_proofs(store_claim.proof)[0]
-    error = assert_rejected(replace(store_claim, proof=store_claim.proof + extra), "oversized")
-    assert "1 leaf proof" in str(error)
-    assert_rejected(replace(store_claim, proof=store_claim.proof + extra * 3), "3 leaf proof")
-    assert_rejected(replace(store_claim, proof=store_claim.proof + b"\0"), "not a multiple")
+    proof = store_claim.proof
+    assert_rejected(replace(store_claim, proof=proof + b"\0"), "ProofOversized(1)")
+    assert_rejected(replace(store_claim, proof=proof + proof), f"ProofOversized({len(proof)})")
+
+
+def test_header_rules(store_claim):
+    proof = store_claim.proof
+    assert_rejected(replace(store_claim, proof=b"\0" + proof[1:]), "ProofMalformed(0)")
+    assert_rejected(replace(store_claim, proof=b"\xa0" + proof[1:]), "ProofMalformed(0)")
 
 
 def test_forged_post_hash(store_claim):
@@ -261,21 +304,14 @@ def test_proof_of_another_step_is_rejected(store_claim, finished_emulator):
 def test_tampered_input_leaf(finished_emulator):
     emulator = finished_emulator("stdin_echo")
     claim = _input_step(emulator)
-    pre = State.from_witness(claim.witness)
-    proofs = leaf_proofs(claim.proof)
-    inputs = [
-        i for i, p in enumerate(proofs) if root_from_proof(*decode_proof(p)) == pre.input_root
-    ]
-    assert len(inputs) == 1, "the read step has exactly one input leaf proof"
-    offset = inputs[0] * PROOF_BYTES + 4 + 3
-    assert_rejected(
-        replace(claim, proof=flip(claim.proof, offset)), "bad Merkle proof for input leaf"
-    )
-    # Dropping the input proof: the next proof is a memory proof for the wrong index
-    # or the proof runs out.
-    dropped = b"".join(p for i, p in enumerate(proofs) if i != inputs[0])
-    with pytest.raises(ProofError):
-        check_file(replace(claim, proof=dropped))
+    assert leaf_counts(claim.proof)[1] == 1, "the read step has exactly one input leaf"
+    leaf = fields(claim.proof, "leaf", tree=1)[0]
+    tampered = flip(claim.proof, leaf.start + 3)
+    assert_rejected(replace(claim, proof=tampered), "MerkleProofInvalid(1)")
+    # Dropping the input section: the read then touches an input leaf the proof lacks.
+    section = fields(claim.proof, "index", tree=1)[0].start
+    dropped = bytes([claim.proof[0] & 0xF0]) + claim.proof[1:section]
+    assert_rejected(replace(claim, proof=dropped), "LeafNotProven(1, 0)")
 
 
 def test_short_witness_is_rejected_with_a_named_error(store_claim):

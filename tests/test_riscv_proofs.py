@@ -13,7 +13,7 @@ from flexemu.isa.riscv.compressed import i_type
 from flexemu.isa.riscv.decode import ENCODINGS
 from flexemu.isa.riscv.state import RiscvState, state_hash
 from flexemu.memory import Memory
-from flexemu.merkle import PROOF_BYTES
+from flexemu.multiproof import leaf_counts
 from flexemu.proof import check as check_step
 from flexemu.reference import ReferenceMachine
 
@@ -35,23 +35,20 @@ def proved_load() -> tuple[bytes, bytes, RiscvState]:
 
 def test_check_step_reproduces_the_post_state() -> None:
     witness, proof, post = proved_load()
-    assert len(proof) == 3 * PROOF_BYTES
+    assert leaf_counts(proof) == (3, 0)
     assert check_step(witness, proof) == post
 
 
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda p: p[:-1], "not a multiple"),
-        (lambda p: p[:-PROOF_BYTES], "truncated"),
-        (lambda p: p + p[:PROOF_BYTES], "oversized"),
-        (
-            lambda p: (
-                p[: PROOF_BYTES + 10] + bytes([p[PROOF_BYTES + 10] ^ 1]) + p[PROOF_BYTES + 11 :]
-            ),
-            "bad Merkle",
-        ),
-        (lambda p: p[PROOF_BYTES:], "wrong address"),
+        (lambda p: p[:-1], "ProofTruncated"),
+        (lambda p: p + p[:32], "ProofOversized"),
+        (lambda p: p[:20] + bytes([p[20] ^ 1]) + p[21:], "MerkleProofInvalid"),  # a leaf byte
+        (lambda p: p[:1] + (1 << 27).to_bytes(4, "big") + p[5:], r"ProofMalformed\(1\)"),
+        (lambda p: p[:1] + p[1:5] + p[5:9] + p[5:9] + p[13:], r"ProofMalformed\(9\)"),
+        (lambda p: p[:1] + p[5:9] + p[1:5] + p[9:], r"ProofMalformed\(5\)"),
+        (lambda p: bytes([0x30 | 1]) + p[1:], "ProofTruncated"),  # an input leaf more
     ],
 )
 def test_bad_proofs_are_rejected(mutate: object, message: str) -> None:

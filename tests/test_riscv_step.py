@@ -15,7 +15,7 @@ from flexemu.isa.riscv.csr import TIME_SHIFT
 from flexemu.isa.riscv.panic import Panic
 from flexemu.isa.riscv.state import NO_RESERVATION, RESERVED_DOUBLE, RESERVED_WORD, RiscvState
 from flexemu.memory import Memory
-from flexemu.merkle import PROOF_BYTES
+from flexemu.multiproof import leaf_counts
 from tests.riscv_support import RISCV_TESTS, Machine, prove_and_check
 
 CODE = 0x10000
@@ -183,7 +183,7 @@ def test_the_last_byte_of_the_space_is_usable() -> None:
         machine(32, word(s_type(STORE, 0, T0, T1, 0)), x={T0: 0xFFFFFFFF, T1: 0xAB})
     )
     assert state.status == Status.RUNNING
-    assert len(proof) == 2 * PROOF_BYTES  # the fetch leaf, then the last leaf
+    assert leaf_counts(proof) == (2, 0)  # the fetch leaf, then the last leaf
 
 
 def test_fetch_past_4_gib_panics() -> None:
@@ -198,7 +198,7 @@ def test_fetch_past_4_gib_panics() -> None:
 def test_a_fetch_across_a_leaf_boundary_takes_two_proofs() -> None:
     nop = i_type(OP_IMM, 0, 0, 0, 0)
     state, proof = run1(machine(64, word(nop), pc=CODE + 30))
-    assert state.pc == CODE + 34 and len(proof) == 2 * PROOF_BYTES
+    assert state.pc == CODE + 34 and leaf_counts(proof) == (2, 0)
 
 
 def test_a_load_across_a_leaf_boundary() -> None:
@@ -207,7 +207,7 @@ def test_a_load_across_a_leaf_boundary() -> None:
     m.state.mem_root = m.memory.root()
     state, proof = run1(m)
     assert state.x[A0] == int.from_bytes(bytes(range(1, 9)), "little")
-    assert len(proof) == 3 * PROOF_BYTES  # fetch, leaf of DATA, the next leaf
+    assert leaf_counts(proof) == (3, 0)  # fetch, leaf of DATA, the next leaf
 
 
 # ---------------------------------------------------------------- LR/SC rules
@@ -218,7 +218,7 @@ def test_sc_needs_the_same_width() -> None:
     m.state.reservation, m.state.reservation_addr = RESERVED_WORD, DATA
     state, proof = run1(m)
     assert state.x[A0] == 1 and state.reservation == NO_RESERVATION
-    assert len(proof) == PROOF_BYTES  # a failing sc touches no memory
+    assert leaf_counts(proof) == (1, 0)  # a failing sc touches no memory
 
 
 def test_sc_succeeds_on_its_reservation_and_clears_it() -> None:

@@ -13,7 +13,7 @@ from flexemu.isa.riscv.syscalls import SYSCALLS
 from flexemu.keccak import keccak256
 from flexemu.kernel import linux
 from flexemu.memory import Memory
-from flexemu.merkle import PROOF_BYTES
+from flexemu.multiproof import leaf_counts
 from tests.riscv_support import Machine, prove_and_check
 
 CODE, DATA = 0x10000, 0x20000
@@ -67,7 +67,7 @@ def test_write_is_bounded_by_its_leaf_and_hashes_the_output() -> None:
     _, state, proof = call(64, 1, DATA + 30, 10)
     assert state.x[A0] == 2
     assert state.output_hash == keccak256(bytes(32) + b"\x01" + bytes(2))
-    assert len(proof) == 2 * PROOF_BYTES
+    assert leaf_counts(proof) == (2, 0)
 
 
 def test_write_to_other_fds_fails() -> None:
@@ -85,7 +85,7 @@ def test_read_is_bounded_by_the_memory_and_the_input_leaf() -> None:
     m, state, proof = call(63, 0, DATA + 4, 100, input_pos=20)
     assert state.x[A0] == 12 and state.input_pos == 32  # stops at the input leaf's end
     assert m.memory.read_bytes(DATA + 4, 12) == STDIN[20:32]
-    assert len(proof) == 3 * PROOF_BYTES  # fetch, the input leaf, the memory leaf
+    assert leaf_counts(proof) == (2, 1)  # fetch and the memory leaf; the input leaf
     m, state, _ = call(63, 0, DATA + 28, 100, input_pos=32)
     assert state.x[A0] == 4  # stops at the memory leaf's end
     _, state, _ = call(63, 0, DATA, 100, input_pos=70)
@@ -150,7 +150,7 @@ def test_newfstatat_of_stdout_is_a_pipe() -> None:
     stat = m.memory.read_bytes(DATA + 64, 128)
     assert int.from_bytes(stat[16:20], "little") == 0o010600
     assert int.from_bytes(stat[56:60], "little") == 4096
-    assert len(proof) == 5 * PROOF_BYTES  # fetch + 4 leaves of struct stat
+    assert leaf_counts(proof) == (5, 0)  # fetch + 4 leaves of struct stat
     assert call(79, -100 % (1 << 64), DATA, DATA + 64, 0)[1].x[A0] == errno(2)
 
 

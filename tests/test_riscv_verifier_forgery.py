@@ -4,8 +4,10 @@ As tests/test_verifier_forgery.py does for MIPS: for honest steps that consume p
 every way a RISC-V step can (a compressed ALU step, a 4-byte fetch across a leaf boundary,
 a load whose 8 bytes span two leaves, a store, lr, a succeeding sc, an AMO, an FP store, a
 read syscall with its input leaf, write, sysinfo over four leaves, exit and a panic), every
-witness byte (one bit flipped), every proof's index and leaf bytes and one byte of every
-sibling level, and the proof length are forged. Two properties must hold on the EVM:
+witness byte (one bit flipped) and every byte class of the proof (tests/proof_forgery.py:
+header, indices, leaves, bitmap bits within and beyond the needs, siblings, cuts and
+extensions, unsorted/duplicate/out-of-tree indices, genuine proofs of the wrong leaf set)
+are forged. Two properties must hold on the EVM:
 
 1. Soundness: `stepFrom(honest_pre, ...)` reverts with a named error of the kind the
    mutation calls for, and never returns the honest post-state for a forgery.
@@ -26,16 +28,14 @@ from arbitration.contracts.verifier import Verifier
 from flexemu.isa.riscv.compressed import i_type, r_type, s_type
 from flexemu.isa.riscv.state import RiscvState, state_hash
 from flexemu.memory import Memory
-from flexemu.merkle import PROOF_BYTES
+from flexemu.merkle import DEPTH
+from flexemu.multiproof import leaf_counts
+from tests.proof_forgery import PROOF_ERRORS, WITNESS_ERRORS, all_proof_forgeries
+from tests.proof_forgery import reference_outcome as named_outcome
 from tests.riscv_support import Machine
 from tests.riscv_verifier_support import deploy, evm_outcome, evm_step, reference_outcome
 
 CODE, DATA = 0x10000, 0x20000
-PROOF_ERRORS = frozenset({
-    "MerkleProofInvalid", "MerkleProofWrongLeaf", "ProofTruncated", "ProofOversized",
-    "LeafIndexOutOfRange",
-})  # fmt: skip
-WITNESS_ERRORS = frozenset({"WitnessLength", "InvalidWitness"})
 REJECTIONS = {"WitnessError": WITNESS_ERRORS, "ProofError": PROOF_ERRORS}
 INPUT = bytes(range(1, 80))
 FULL_WITNESS = ("read", "sc.w")
@@ -112,7 +112,7 @@ def honest(verifier: Verifier) -> dict[str, Honest]:
     for name, (m, _) in STEPS.items():
         m = m.copy()
         full, witness, proof = evm_step(verifier, m)
-        proved[name] = Honest(witness, proof, full.hash(), len(proof) // PROOF_BYTES)
+        proved[name] = Honest(witness, proof, full.hash(), sum(leaf_counts(proof)))
     return proved
 
 
@@ -127,9 +127,11 @@ def flip(data: bytes, position: int, bit: int) -> bytes:
     return data[:position] + bytes([data[position] ^ (1 << bit)]) + data[position + 1 :]
 
 
-def forgeries(h: Honest, stride: int) -> Iterator[tuple[str, bytes, bytes, frozenset[str]]]:
+def forgeries(
+    name: str, h: Honest, stride: int
+) -> Iterator[tuple[str, bytes, bytes, frozenset[str]]]:
     """(what, witness', proof', errors stepFrom(honest pre-state) may revert with); the
-    witness bytes forged are every `stride`-th."""
+    witness bytes forged are every `stride`-th, the proof's as tests/proof_forgery.py says."""
     for position in range(0, len(h.witness), stride):
         allowed = {"WrongPreState"} | (WITNESS_ERRORS if position == 0 else set())
         yield (
@@ -138,40 +140,9 @@ def forgeries(h: Honest, stride: int) -> Iterator[tuple[str, bytes, bytes, froze
             h.proof,
             frozenset(allowed),
         )
-    for which in range(h.leaves):
-        start = which * PROOF_BYTES
-        for offset in [*range(36), *(36 + 32 * level + (7 * level) % 32 for level in range(27))]:
-            allowed = (
-                {"MerkleProofWrongLeaf", "LeafIndexOutOfRange"}
-                if offset < 4
-                else {"MerkleProofInvalid"}
-            )
-            yield (
-                f"proof {which} byte {offset}",
-                h.witness,
-                flip(h.proof, start + offset, offset % 8),
-                frozenset(allowed),
-            )
-    yield "one extra byte", h.witness, h.proof + b"\0", frozenset({"ProofOversized"})
-    yield (
-        "one extra leaf proof",
-        h.witness,
-        h.proof + h.proof[-PROOF_BYTES:],
-        frozenset({"ProofOversized"}),
-    )
-    if h.proof:
-        yield (
-            "one byte short",
-            h.witness,
-            h.proof[:-1],
-            frozenset({"ProofOversized", "ProofTruncated"}),
-        )
-        yield (
-            "one leaf proof short",
-            h.witness,
-            h.proof[:-PROOF_BYTES],
-            frozenset({"ProofTruncated"}),
-        )
+    pristine = STEPS[name][0]
+    for forgery in all_proof_forgeries(h.proof, DEPTH, pristine.memory, pristine.input_memory):
+        yield forgery.what, h.witness, forgery.proof, forgery.allowed
     yield "witness one byte short", h.witness[:-1], h.proof, frozenset({"WitnessLength"})
     yield "witness one byte long", h.witness + b"\0", h.proof, frozenset({"WitnessLength"})
 
@@ -179,7 +150,7 @@ def forgeries(h: Honest, stride: int) -> Iterator[tuple[str, bytes, bytes, froze
 def check_forgeries(verifier: Verifier, name: str, h: Honest, stride: int) -> None:
     pre = state_hash(h.witness)
     count = 0
-    for what, witness, proof, allowed in forgeries(h, stride):
+    for what, witness, proof, allowed in forgeries(name, h, stride):
         count += 1
         try:
             got: bytes | str = verifier.step_from(pre, witness, proof)
@@ -195,6 +166,9 @@ def check_forgeries(verifier: Verifier, name: str, h: Honest, stride: int) -> No
             assert on_chain == reference, f"{name}, {what}: EVM {on_chain!r} != reference"
         else:
             assert on_chain in REJECTIONS[reference], f"{name}, {what}: {on_chain} vs {reference}"
+            named = named_outcome(witness, proof)
+            if named in PROOF_ERRORS:  # the same first error, by name
+                assert on_chain == named, f"{name}, {what}: EVM {on_chain}, reference {named}"
     assert count > len(h.witness) // stride
 
 

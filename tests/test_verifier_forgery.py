@@ -5,8 +5,8 @@ proof. Two things must hold for every forgery, on the real EVM:
 
 1. Soundness: `stepFrom(honest_pre, witness', proof')` reverts with a named
    custom error of the kind the mutation calls for (WrongPreState for a changed
-   witness, Merkle errors for a changed leaf proof, ProofTruncated /
-   ProofOversized for a wrong length), or returns a post-state that is not the
+   witness, MerkleProofInvalid for a changed leaf or sibling, the structural
+   errors for a broken encoding or length), or returns a post-state that is not the
    honest post-state. It never returns the honest post-state for a forgery.
 2. Consensus: for any input at all, `step(witness', proof')` on the EVM and
    `flexemu.proof.check` (the off-chain replay every agent uses) agree: both
@@ -19,11 +19,12 @@ way a step consumes proofs: a fetch-only ALU step, a load and a store in
 another leaf than the instruction, LL, a succeeding SC, SDC1, a read syscall
 (fetch, input leaf, memory leaf), a write syscall, a taken branch, the exit
 syscall and a trap panic. Each is mutated byte by byte: every byte of the
-witness (one bit flipped, the bit varying with the position), each leaf
-proof's index bytes, leaf bytes and one byte of every sibling level, plus
-truncation and oversize and a few structural forgeries (swapped, foreign or
-neighbouring leaf proofs). The `slow` variant flips every bit of the witness
-and every byte of every leaf proof.
+witness (one bit flipped, the bit varying with the position), and every byte
+class of the step proof (tests/proof_forgery.py: header, indices, leaves,
+bitmap, siblings, cuts and extensions, the encoding's rules broken, genuine
+proofs of the wrong leaf set, the next step's proof). Where both reject, the
+EVM's error must be the reference's first error, by name. The `slow` variant
+flips every bit of the witness and every byte of the proof.
 """
 
 from __future__ import annotations
@@ -39,24 +40,28 @@ from step_cases import (
     deploy_verifier,
     evm_outcome,
     python_outcome,
-    split_leaf_proofs,
 )
 
 from flexemu.emulator import Emulator
 from flexemu.isa.mips.address import translate
 from flexemu.isa.mips.bits import sext16, u32
 from flexemu.isa.mips.state import WITNESS_BYTES, State, Status
-from flexemu.merkle import PROOF_BYTES, decode_proof, root_from_proof
+from flexemu.merkle import DEPTH
+from flexemu.multiproof import leaf_counts
 from flexemu.proof import StepProof, prove
 from flexemu.reference import ReferenceMachine
+from tests.proof_forgery import (
+    byte_forgeries,
+    leaf_set_forgeries,
+    reference_outcome,
+    rule_forgeries,
+)
+from tests.proof_forgery import length_forgeries as proof_length_forgeries
 
 # Witness byte ranges (docs/spec.md section 2) whose change a verifier may also report as
 # an invalid witness rather than a wrong pre-state: status and regs[0].
 STATUS_BYTE = 148
 REG0 = range(150, 154)
-WRONG_LEAF = frozenset({"MerkleProofWrongLeaf", "LeafIndexOutOfRange"})
-INVALID = frozenset({"MerkleProofInvalid"})
-LENGTH = frozenset({"ProofTruncated", "ProofOversized"})
 
 
 @dataclass(frozen=True)
@@ -141,7 +146,7 @@ def honest(finished_emulator: Callable[[str], Emulator]) -> dict[str, StepProof]
 def test_the_honest_steps_are_what_they_claim(honest: dict[str, StepProof],
                                               verifier: Verifier) -> None:
     """Each chosen step touches the leaves its name says, and the EVM proves it."""
-    leaves = {name: len(split_leaf_proofs(claim.proof)) for name, claim in honest.items()}
+    leaves = {name: sum(leaf_counts(claim.proof)) for name, claim in honest.items()}
     assert leaves == {"alu": 1, "load": 2, "store": 2, "ll": 2, "sc": 2, "sdc1": 2, "read": 3,
                       "write": 2, "branch": 1, "exit": 1, "trap": 1}
     for name, claim in honest.items():
@@ -172,74 +177,35 @@ def witness_forgeries(claim: StepProof, bits: range | None = None) -> Iterator[F
 
 
 def leaf_proof_forgeries(claim: StepProof, every_byte: bool = False) -> Iterator[Forgery]:
-    """Index bytes, leaf bytes and one byte per sibling level of every leaf proof."""
-    for which in range(len(claim.proof) // PROOF_BYTES):
-        start = which * PROOF_BYTES
-        offsets = range(PROOF_BYTES) if every_byte else [
-            *range(36), *(36 + 32 * level + (7 * level) % 32 for level in range(27))
-        ]
-        for offset in offsets:
-            part = "index" if offset < 4 else "leaf" if offset < 36 else \
-                f"sibling {(offset - 36) // 32}"
-            allowed = WRONG_LEAF if offset < 4 else INVALID
-            yield Forgery(f"leaf proof {which} {part} byte {offset}",
-                          claim.witness, flip(claim.proof, start + offset, offset % 8), allowed)
+    """A bit of every header, index and bitmap byte, and of bytes of every leaf and sibling."""
+    for forgery in byte_forgeries(claim.proof, DEPTH, every_byte):
+        yield Forgery(forgery.what, claim.witness, forgery.proof, forgery.allowed)
 
 
 def length_forgeries(claim: StepProof) -> Iterator[Forgery]:
-    proof, witness = claim.proof, claim.witness
-    leaves = split_leaf_proofs(proof)
-    extra = leaves[-1] if leaves else bytes(PROOF_BYTES)
-    yield Forgery("one extra byte", witness, proof + b"\0", frozenset({"ProofOversized"}))
-    yield Forgery("one extra leaf proof", witness, proof + extra, frozenset({"ProofOversized"}))
-    yield Forgery("the first leaf proof twice", witness, proof + (leaves or [extra])[0],
-                  frozenset({"ProofOversized"}))
-    if proof:
-        yield Forgery("one byte short", witness, proof[:-1], LENGTH)
-        yield Forgery("one leaf proof short", witness, proof[:-PROOF_BYTES],
-                      frozenset({"ProofTruncated"}))
-        yield Forgery("no proof", witness, b"", frozenset({"ProofTruncated"}))
-        yield Forgery("half a leaf proof short", witness, proof[:-450], LENGTH)
+    for forgery in proof_length_forgeries(claim.proof, DEPTH):
+        yield Forgery(forgery.what, claim.witness, forgery.proof, forgery.allowed)
     for size in (0, WITNESS_BYTES - 1, WITNESS_BYTES + 1):
-        short = (witness + bytes(1))[:size]
-        yield Forgery(f"witness of {size} bytes", short, proof,
+        short = (claim.witness + bytes(1))[:size]
+        yield Forgery(f"witness of {size} bytes", short, claim.proof,
                       frozenset({"WitnessLength", "WrongPreState"}))
 
 
 def structural_forgeries(claim: StepProof, neighbour: StepProof,
                          machine: ReferenceMachine) -> Iterator[Forgery]:
-    """Leaf proofs that are genuine but not the ones this step needs, in this order.
+    """The encoding's rules broken, and genuine proofs of the wrong leaf set.
 
-    `machine` is at the claim's pre-state: it makes genuine proofs of other leaves, and
-    of the same leaf index in the other tree (memory for input and input for memory),
-    which verify against the wrong root only.
+    `machine` is at the claim's pre-state: it makes genuine proofs of other leaf sets
+    (one leaf fewer, one more, the trees' sets swapped), which fold to the right roots
+    but do not carry exactly the leaves the step touches.
     """
-    leaves = split_leaf_proofs(claim.proof)
-    mem_root = State.from_witness(claim.witness).mem_root
-    for which, leaf in enumerate(leaves):
-        index, *_ = decode_proof(leaf)
-        in_memory = root_from_proof(*decode_proof(leaf)) == mem_root
-        tree, other = (machine.memory, machine.input_memory) if in_memory else \
-            (machine.input_memory, machine.memory)
-        for what, genuine, allowed in (
-            ("the other tree's proof of its index", other.proof(index), INVALID),
-            ("a genuine proof of the next leaf", tree.proof(index ^ 1), WRONG_LEAF),
-        ):
-            forged = claim.proof[: which * PROOF_BYTES] + genuine + \
-                claim.proof[(which + 1) * PROOF_BYTES :]
-            yield Forgery(f"leaf proof {which}: {what}", claim.witness, forged, allowed)
-    if len(leaves) >= 2:
-        swapped = leaves[1] + leaves[0] + b"".join(leaves[2:])
-        yield Forgery("first two leaf proofs swapped", claim.witness, swapped,
-                      WRONG_LEAF | INVALID)
-        yield Forgery("a leaf proof dropped from the front", claim.witness,
-                      b"".join(leaves[1:]), WRONG_LEAF | INVALID | LENGTH)
+    for forgery in (*rule_forgeries(claim.proof, DEPTH),
+                    *leaf_set_forgeries(claim.proof, DEPTH, machine.memory,
+                                        machine.input_memory)):
+        yield Forgery(forgery.what, claim.witness, forgery.proof, forgery.allowed)
     if neighbour.proof != claim.proof:
         yield Forgery("the next step's proof", claim.witness, neighbour.proof,
-                      WRONG_LEAF | INVALID | LENGTH)
-    if len(leaves) >= 2:
-        yield Forgery("the first leaf proof repeated", claim.witness,
-                      leaves[0] * len(leaves), WRONG_LEAF | INVALID | LENGTH)
+                      frozenset({"MerkleProofInvalid", "LeafNotProven", "LeafUnused"}))
 
 
 # ---------------------------------------------------------------- judging
@@ -271,6 +237,9 @@ def judge(verifier: Verifier, claim: StepProof, forgery: Forgery,
         shown = evm.hex() if isinstance(evm, bytes) else evm
         theirs = python.hex() if isinstance(python, bytes) else python
         problems.append(f"consensus: EVM step {shown}, Python check {theirs}")
+    named = reference_outcome(forgery.witness, forgery.proof)
+    if isinstance(named, str) and named in PROOF_ERRORS and evm != named:
+        problems.append(f"consensus: EVM reverts {evm}, the reference names {named}")
     if not accepted_evm and not evm.startswith("unnamed") and evm not in (
         PROOF_ERRORS | {"WitnessLength", "InvalidWitness"}
     ):

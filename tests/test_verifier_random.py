@@ -209,7 +209,7 @@ def check_random_step(verifier: Verifier, drawn: tuple[str, StepCase]) -> None:
     proven = prove(case)
     post = proven.post
     outcome = ("panic " + str(post.exit_code)) if post.status == Status.PANICKED else "ok"
-    event(f"{label}: {outcome}, {len(proven.leaf_proofs)} leaf proof(s)")
+    event(f"{label}: {outcome}, {proven.leaf_count} leaf(s) proven")
     assert_evm_agrees(verifier, proven, (label, case))
     assert_exact_proof(verifier, proven)
 

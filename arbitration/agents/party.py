@@ -42,7 +42,8 @@ from arbitration.contracts.view import ChallengeView, GameView
 from flexemu.emulator import Emulator
 from flexemu.errors import FlexEmuError
 from flexemu.loader import Program
-from flexemu.merkle import PROOF_BYTES
+from flexemu.merkle import DEPTH
+from flexemu.multiproof import spans
 from flexemu.proof import StepProof, check, prove
 
 #: Moves that open a party's part in the game; silent_after does not count them.
@@ -53,12 +54,14 @@ class WrongVmError(FlexEmuError):
     """A game bound to another VM than the party's program (its ELF's ISA)."""
 
 
-def tamper_proof(proof: bytes) -> bytes:
-    """A step proof the verifier must reject: the first leaf's data changed (its Merkle path
-    no longer reaches the root), or, for a step that consumes no leaf, one leaf too many."""
-    if len(proof) >= PROOF_BYTES:
-        return proof[:4] + bytes([proof[4] ^ 0xFF]) + proof[5:]
-    return proof + bytes(PROOF_BYTES)
+def tamper_proof(proof: bytes, depth: int = DEPTH) -> bytes:
+    """A step proof the verifier must reject: a byte of the first proven leaf changed (the
+    leaves no longer fold to the root), or, for a step that touches no leaf, a byte where
+    none belongs."""
+    leaf = next((span for span in spans(proof, depth) if span.kind == "leaf"), None)
+    if leaf is None:
+        return proof + b"\0"
+    return proof[: leaf.start] + bytes([proof[leaf.start] ^ 0xFF]) + proof[leaf.start + 1 :]
 
 
 class Agent:
@@ -209,7 +212,7 @@ class Agent:
                 return None
             self.forged = True
             witness, proof = self.step_inputs(c) or (self.trace.state(c.lo).witness(), b"")
-            return self.step(view, c, witness, tamper_proof(proof))
+            return self.step(view, c, witness, tamper_proof(proof, self.emulator.isa.tree_depth))
         if self.strategy.kind == "collude":
             return None  # throws its game: never proves the proposer wrong
         inputs = self.step_inputs(c)

@@ -11,8 +11,8 @@ import {ProofIO} from "./common/ProofIO.sol";
 ///         and pure; agrees byte for byte with the reference stepper (flexemu/proof.py
 ///         `check`). Encodings: docs/spec.md sections 2-4 and 10; this contract: section 12.
 /// @dev Invalid input reverts with a named error: WitnessLength, InvalidWitness,
-///      WrongPreState, ProofOversized, and MerkleMemory's ProofTruncated,
-///      MerkleProofWrongLeaf, MerkleProofInvalid. A panic of the program is not an error: it
+///      WrongPreState, ProofIO's ProofOversized, LeafNotProven, LeafUnused, and
+///      MerkleMemory's ProofTruncated, ProofMalformed, MerkleProofInvalid. A panic of the program is not an error: it
 ///      is a valid step to a panicked state.
 contract MipsVerifier {
     /// @notice The witness does not hash to the pre-state the caller agreed on.
@@ -46,7 +46,7 @@ contract MipsVerifier {
     ///      A panic returns from inside MipsStep.step (see StepPanic).
     function _step(bytes calldata witness, bytes calldata proof) private pure returns (bytes32) {
         MipsState.State memory s = MipsState.fromWitness(witness);
-        ProofIO.IO memory io = ProofIO.init(s.memRoot, s.inputRoot, witness, proof);
+        ProofIO.IO memory io = ProofIO.init(s.memRoot, s.inputRoot, witness, proof, MipsState.TREE_DEPTH);
         MipsStep.step(s, io);
         s.memRoot = ProofIO.finish(io);
         return MipsState.hash(s);

@@ -12,8 +12,8 @@ import {RiscvStep} from "./riscv/RiscvStep.sol";
 ///         with the reference (flexemu/isa/riscv/proof.py `check_step`). Encodings and
 ///         semantics: docs/spec.md (R sections); ABI, errors and gas: docs/spec.md section R13.
 /// @dev Invalid input reverts with a named error, as MipsVerifier: WitnessLength,
-///      InvalidWitness, WrongPreState, ProofOversized, and MerkleMemory's ProofTruncated,
-///      MerkleProofWrongLeaf, MerkleProofInvalid. A panic of the program is a valid step.
+///      InvalidWitness, WrongPreState, ProofIO's ProofOversized, LeafNotProven, LeafUnused,
+///      and MerkleMemory's ProofTruncated, ProofMalformed, MerkleProofInvalid. A panic of the program is a valid step.
 contract RiscvVerifier {
     /// @notice The witness does not hash to the pre-state the caller agreed on.
     error WrongPreState(bytes32 expected, bytes32 actual);
@@ -44,7 +44,7 @@ contract RiscvVerifier {
     function _step(bytes calldata witness, bytes calldata proof) private pure returns (bytes32) {
         bytes memory w = RiscvState.fromWitness(witness);
         ProofIO.IO memory io = ProofIO.init(bytes32(RiscvState.get(w, RiscvState.MEM_ROOT, 32)),
-            bytes32(RiscvState.get(w, RiscvState.INPUT_ROOT, 32)), witness, proof);
+            bytes32(RiscvState.get(w, RiscvState.INPUT_ROOT, 32)), witness, proof, RiscvState.TREE_DEPTH);
         RiscvStep.step(w, io);
         RiscvState.set(w, RiscvState.MEM_ROOT, 32, uint256(ProofIO.finish(io)));
         return RiscvState.stateHash(w);

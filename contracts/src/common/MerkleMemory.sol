@@ -2,266 +2,156 @@
 pragma solidity ^0.8.28;
 
 /// @title MerkleMemory
-/// @notice Merkle proofs over flexEmu's 4 GiB byte-addressed memory.
+/// @notice Merkle multi-proofs over a sparse binary keccak tree of 32-byte leaves: the Solidity
+///         side of flexemu/multiproof.py (docs/spec.md section 10), for every ISA (the depth
+///         comes in as an argument).
 ///
-/// Encoding (fixed; it is the project's wire format, mirrored by flexemu/merkle.py):
-///  - Binary keccak256 tree of depth 27 over 2^27 leaves of 32 bytes; leaf index = address >> 5.
-///  - A leaf node IS its 32 raw bytes (not hashed). An internal node is
-///    keccak256(left ‖ right). Empty memory is zero: Z0 = 32 zero bytes,
-///    Z(i+1) = keccak256(Z(i) ‖ Z(i)).
-///  - A proof is exactly PROOF_SIZE = 900 bytes:
-///        uint32 leafIndex (4 bytes, big-endian) ‖ bytes32 leaf ‖ 27 × bytes32 siblings
-///    sibling[0] is the leaf's sibling (bottom level), sibling[26] the child of the root.
-///    At level i, bit i of leafIndex (bit 0 = least significant) set means the running
-///    node is a right child: node = keccak256(sibling ‖ node); clear means
-///    node = keccak256(node ‖ sibling).
+/// Tree: a leaf node IS its 32 raw bytes; an inner node is keccak256(left ‖ right); the root
+/// of an empty subtree of height h is Z[h] (Z[0] = 0, Z[h+1] = keccak256(Z[h] ‖ Z[h])).
 ///
-/// Proofs are read from a `bytes calldata` at a byte offset, and every function returns the
-/// offset just past the proof it consumed, so a caller can walk several consecutive proofs
-/// packed into one calldata blob.
+/// A tree section of `count` leaves is
+///     count × uint32 index (ascending, below 2^depth) ‖ count × bytes32 leaf ‖
+///     bytes32 bitmap ‖ the sent siblings (bytes32 each),
+/// and it proves that those leaves fold to a root (`fold`). The fold runs level by level from
+/// the leaves up, nodes in ascending order; a node whose sibling is not a node of the level
+/// needs a sibling: the n-th such need reads bit 255 - n of the bitmap, 1 meaning Z[h] (not
+/// sent) and 0 the next sent sibling.
 library MerkleMemory {
-    /// @notice Tree depth: 2^27 leaves of 32 bytes = 4 GiB.
-    uint256 internal constant DEPTH = 27;
-    /// @notice Size in bytes of one encoded proof: 4 + 32 + 27 * 32.
-    uint256 internal constant PROOF_SIZE = 900;
-    /// @notice Number of leaves; a valid leaf index is strictly below this.
-    uint256 internal constant LEAF_COUNT = 1 << 27;
-
-    /// @notice The proof's leaf and siblings do not hash to the expected root.
-    error MerkleProofInvalid(uint32 leafIndex);
-    /// @notice The proof is for leaf `given`, but leaf `expected` is being accessed.
-    error MerkleProofWrongLeaf(uint32 expected, uint32 given);
-    /// @notice Fewer than PROOF_SIZE bytes remain in the proof data at the given offset.
+    /// @notice The proof ends inside a tree section.
     error ProofTruncated();
-    /// @notice The accessed leaf index is not below 2^27 (caller bug: address >> 5 always is).
-    error LeafIndexOutOfRange(uint32 leafIndex);
+    /// @notice A structural rule is broken at proof byte `offset`: the header, an index not
+    ///         above the one before it or outside the tree, a bitmap bit beyond the needs.
+    error ProofMalformed(uint256 offset);
+    /// @notice The proven leaves of `tree` (0 memory, 1 input) do not fold to its root.
+    error MerkleProofInvalid(uint256 tree);
 
-    /// @notice Verifies the proof at `proofs[offset:]` for leaf `leafIndex` against `root`.
-    /// @return leaf The proven 32-byte leaf (raw memory bytes at leafIndex << 5).
-    /// @return next `offset + PROOF_SIZE`, the start of the next proof.
-    function verify(bytes32 root, uint32 leafIndex, bytes calldata proofs, uint256 offset)
+    /// @notice Z[0..26], the empty-subtree hashes of the levels below a depth-27 root.
+    bytes internal constant ZERO_HASHES =
+        hex"0000000000000000000000000000000000000000000000000000000000000000ad3228b676f7d3cd4284a5443f17f1962b36e491b30a40b2405849e597ba5fb5b4c11951957c6f8f642c4af61cd6b24640fec6dc7fc607ee8206a99e92410d3021ddb9a356815c3fac1026b6dec5df3124afbadb485c9ba5a3e3398a04b7ba85e58769b32a1beaf1ea27375a44095a0d1fb664ce2dd358e7fcbfb78c26a193440eb01ebfc9ed27500cd4dfc979272d1f0913cc9f66540d7e8005811109e1cf2d887c22bd8750d34016ac3c66b5ff102dacdd73f6b014e710b51e8022af9a1968ffd70157e48063fc33c97a050f7f640233bf646cc98d9524c6b92bcf3ab56f839867cc5f7f196b93bae1e27e6320742445d290f2263827498b54fec539f756afcefad4e508c098b9a7e1d8feb19955fb02ba9675585078710969d3440f5054e0f9dc3e7fe016e050eff260334f18a5d4fe391d82092319f5964f2e2eb7c1c3a5f8b13a49e282f609c317a833fb8d976d11517c571d1221a265d25af778ecf8923490c6ceeb450aecdc82e28293031d10c7d73bf85e57bf041a97360aa2c5d99cc1df82d9c4b87413eae2ef048f94b4d3554cea73d92b0f7af96e0271c691e2bb5c67add7c6caf302256adedf7ab114da0acfe870d449a3a489f781d659e8beccda7bce9f4e8618b6bd2f4132ce798cdc7a60e7e1460a7299e3c6342a579626d22733e50f526ec2fa19a22b31e8ed50f23cd1fdf94c9154ed3a7609a2f1ff981fe1d3b5c807b281e4683cc6d6315cf95b9ade8641defcb32372f1c126e398ef7a5a2dce0a8a7f68bb74560f8f71837c2c2ebbcbf7fffb42ae1896f13f7c7479a0b46a28b6f55540f89444f63de0378e3d121be09e06cc9ded1c20e65876d36aa0c65e9645644786b620e2dd2ad648ddfcbf4a7e5b1a3a4ecfe7f64667a3f0b7e2f4418588ed35a2458cffeb39b93d26f18d2ab13bdce6aee58e7b99359ec2dfd95a9c16dc00d6ef18b7933a6f8dc65ccb55667138776f7dea101070dc8796e3774df84f40ae0c8229d0d6069e5c8f39a7c299677a09d367fc7b05e3bc380ee652cdc72595f74c7b1043d0e1ffbab734648c838dfb0527d971b602bc216c9619ef0abf5ac974a1ed57f4050aa510dd9c74f508277b39d7973bb2dfccc5eeb0618db8cd74046ff337f0a7bf2c8e03e10f642c1886798d71806ab1e888d9e5ee87d0";
+    /// @notice The deepest tree ZERO_HASHES serves.
+    uint256 internal constant MAX_DEPTH = 27;
+
+    struct Tree {
+        uint256 count; // leaves proven (0: the section is absent)
+        uint256[] indices; // ascending leaf indices
+        bytes32[] leaves; // the leaves' bytes: proven, then as written by the step
+        uint256 bitmap; // the empty-sibling bitmap
+        uint256 siblings; // absolute calldata position of the first sent sibling
+        bytes32 root; // the root the proven leaves fold to
+    }
+
+    /// @notice Decode the section of `count` leaves at `proof[at:]` and fold it
+    ///         (multiproof.decode_tree): its root is `t.root`, not yet compared with anything.
+    /// @return t The section.
+    /// @return next The offset just past it.
+    function decode(bytes calldata proof, uint256 at, uint256 count, uint256 depth, bytes memory zeros)
         internal
         pure
-        returns (bytes32 leaf, uint256 next)
+        returns (Tree memory t, uint256 next)
     {
-        uint256 p = _checkHeader(leafIndex, proofs, offset);
-        bytes32 computed;
+        if (count == 0) return (t, at);
+        uint256 leavesAt = at + 4 * count;
+        uint256 bitmapAt = leavesAt + 32 * count;
+        if (proof.length < bitmapAt + 32) revert ProofTruncated();
+        uint256 base;
         assembly ("memory-safe") {
-            // Fully unrolled fold over the 27 levels, bottom level (k = 0) first. Level k:
-            // s = 32 * (bit k of the index), taken with a constant shift; the running node n
-            // goes to scratch [s] and sibling k (calldata c + 32k) to [s ^ 32], so bit set =>
-            // n = keccak(sibling ‖ n), bit clear => n = keccak(n ‖ sibling). Branch-free;
-            // unrolling with scoped lets costs ~1/3 less gas than the equivalent loop.
-            leaf := calldataload(add(p, 4))
-            let i := leafIndex
-            let c := add(p, 36)
-            let n := leaf
-            { let s := and(shl(5, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0x00)))
-              n := keccak256(0, 64) }
-            { let s := and(shl(4, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0x20)))
-              n := keccak256(0, 64) }
-            { let s := and(shl(3, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0x40)))
-              n := keccak256(0, 64) }
-            { let s := and(shl(2, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0x60)))
-              n := keccak256(0, 64) }
-            { let s := and(shl(1, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0x80)))
-              n := keccak256(0, 64) }
-            { let s := and(i, 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0xa0)))
-              n := keccak256(0, 64) }
-            { let s := and(shr(1, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0xc0)))
-              n := keccak256(0, 64) }
-            { let s := and(shr(2, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0xe0)))
-              n := keccak256(0, 64) }
-            { let s := and(shr(3, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0x100)))
-              n := keccak256(0, 64) }
-            { let s := and(shr(4, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0x120)))
-              n := keccak256(0, 64) }
-            { let s := and(shr(5, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0x140)))
-              n := keccak256(0, 64) }
-            { let s := and(shr(6, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0x160)))
-              n := keccak256(0, 64) }
-            { let s := and(shr(7, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0x180)))
-              n := keccak256(0, 64) }
-            { let s := and(shr(8, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0x1a0)))
-              n := keccak256(0, 64) }
-            { let s := and(shr(9, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0x1c0)))
-              n := keccak256(0, 64) }
-            { let s := and(shr(10, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0x1e0)))
-              n := keccak256(0, 64) }
-            { let s := and(shr(11, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0x200)))
-              n := keccak256(0, 64) }
-            { let s := and(shr(12, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0x220)))
-              n := keccak256(0, 64) }
-            { let s := and(shr(13, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0x240)))
-              n := keccak256(0, 64) }
-            { let s := and(shr(14, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0x260)))
-              n := keccak256(0, 64) }
-            { let s := and(shr(15, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0x280)))
-              n := keccak256(0, 64) }
-            { let s := and(shr(16, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0x2a0)))
-              n := keccak256(0, 64) }
-            { let s := and(shr(17, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0x2c0)))
-              n := keccak256(0, 64) }
-            { let s := and(shr(18, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0x2e0)))
-              n := keccak256(0, 64) }
-            { let s := and(shr(19, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0x300)))
-              n := keccak256(0, 64) }
-            { let s := and(shr(20, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0x320)))
-              n := keccak256(0, 64) }
-            { let s := and(shr(21, i), 32) mstore(s, n) mstore(xor(s, 32), calldataload(add(c, 0x340)))
-              n := keccak256(0, 64) }
-            computed := n
+            base := proof.offset
         }
-        if (computed != root) revert MerkleProofInvalid(leafIndex);
-        unchecked {
-            next = offset + PROOF_SIZE;
+        t.count = count;
+        t.indices = new uint256[](count);
+        t.leaves = new bytes32[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            uint256 index;
+            bytes32 leaf;
+            assembly ("memory-safe") {
+                index := shr(224, calldataload(add(base, add(at, shl(2, i)))))
+                leaf := calldataload(add(base, add(leavesAt, shl(5, i))))
+            }
+            if (index >> depth != 0 || (i > 0 && index <= t.indices[i - 1])) {
+                revert ProofMalformed(at + 4 * i);
+            }
+            t.indices[i] = index;
+            t.leaves[i] = leaf;
         }
+        assembly ("memory-safe") {
+            mstore(add(t, 0x60), calldataload(add(base, bitmapAt)))
+        }
+        t.siblings = base + bitmapAt + 32;
+        (bytes32 root, uint256 unused, uint256 end) = fold(t, depth, zeros);
+        if (end > base + proof.length) revert ProofTruncated();
+        if (unused != 0) revert ProofMalformed(bitmapAt);
+        t.root = root;
+        next = end - base;
     }
 
-    /// @notice Verifies the proof at `proofs[offset:]` for leaf `leafIndex` against `root`
-    ///         and returns the root after replacing that leaf by `newLeaf`, computed from the
-    ///         same siblings. Both roots are folded in a single pass over the siblings.
-    /// @return newRoot Root of the tree with leaf `leafIndex` set to `newLeaf`.
-    /// @return next `offset + PROOF_SIZE`, the start of the next proof.
-    function update(
-        bytes32 root,
-        uint32 leafIndex,
-        bytes calldata proofs,
-        uint256 offset,
-        bytes32 newLeaf
-    ) internal pure returns (bytes32 newRoot, uint256 next) {
-        uint256 p = _checkHeader(leafIndex, proofs, offset);
-        bytes32 oldRoot;
-        assembly ("memory-safe") {
-            // The unrolled fold of `verify`, done twice per level with the same sibling x: the
-            // old node o is hashed in scratch space [0, 64), the new node n in the 64 bytes at
-            // the free memory pointer m, used as temporary scratch without allocating
-            // (memory-safe: memory past the free pointer is not assumed to survive).
-            let m := mload(0x40)
-            let i := leafIndex
-            let c := add(p, 36)
-            let o := calldataload(add(p, 4))
-            let n := newLeaf
-            { let s := and(shl(5, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0x00))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(shl(4, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0x20))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(shl(3, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0x40))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(shl(2, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0x60))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(shl(1, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0x80))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(i, 32) let t := xor(s, 32) let x := calldataload(add(c, 0xa0))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(shr(1, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0xc0))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(shr(2, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0xe0))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(shr(3, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0x100))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(shr(4, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0x120))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(shr(5, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0x140))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(shr(6, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0x160))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(shr(7, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0x180))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(shr(8, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0x1a0))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(shr(9, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0x1c0))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(shr(10, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0x1e0))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(shr(11, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0x200))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(shr(12, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0x220))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(shr(13, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0x240))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(shr(14, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0x260))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(shr(15, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0x280))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(shr(16, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0x2a0))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(shr(17, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0x2c0))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(shr(18, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0x2e0))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(shr(19, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0x300))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(shr(20, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0x320))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            { let s := and(shr(21, i), 32) let t := xor(s, 32) let x := calldataload(add(c, 0x340))
-              mstore(s, o) mstore(t, x) o := keccak256(0, 64)
-              mstore(add(m, s), n) mstore(add(m, t), x) n := keccak256(m, 64) }
-            oldRoot := o
-            newRoot := n
-        }
-        if (oldRoot != root) revert MerkleProofInvalid(leafIndex);
-        unchecked {
-            next = offset + PROOF_SIZE;
-        }
-    }
-
-    /// @notice Reads the (index, leaf) header of the proof at `proofs[offset:]` WITHOUT
-    ///         verifying it. Use it to build a new leaf for a read-modify-write and then pass
-    ///         the same proof to `update`, which verifies the old leaf (2 hashes per level
-    ///         instead of 3 for verify + update).
-    function peek(bytes calldata proofs, uint256 offset)
+    /// @notice The root over the section's leaves `t.leaves` (as proven, or as written since)
+    ///         at its indices, with its siblings (multiproof.fold): leaf by leaf, each climbs
+    ///         until its ancestor is the left sibling of the next leaf's ancestor and waits on
+    ///         a stack; a climbing node takes the waiting node at its height, else a sibling.
+    /// @return root The root.
+    /// @return unused The bitmap shifted left by the number of needed siblings: its bits beyond
+    ///         the needs (zero in a well-formed section).
+    /// @return end The calldata position just past the last sent sibling it read.
+    function fold(Tree memory t, uint256 depth, bytes memory zeros)
         internal
         pure
-        returns (uint32 leafIndex, bytes32 leaf)
+        returns (bytes32 root, uint256 unused, uint256 end)
     {
-        if (offset > proofs.length || proofs.length - offset < PROOF_SIZE) revert ProofTruncated();
+        end = t.siblings;
+        uint256 bitmap = t.bitmap;
         assembly ("memory-safe") {
-            let p := add(proofs.offset, offset)
-            leafIndex := shr(224, calldataload(p))
-            leaf := calldataload(add(p, 4))
+            // Climb leaf `a` (hash v) from the leaf level while shr(1, x) != 0, x shifting
+            // right as it climbs: x is a xor the next leaf (they meet where it runs out), or
+            // 2^depth for the last leaf (it climbs to the root). zp points to Z[h] of the
+            // current height h, and stands for h: the stack of waiting (zp, hash) pairs below
+            // `top` names each entry's height by its zp. The bitmap shifts left per needed
+            // sibling, its top bit the current one's (1 = Z[h], 0 = the next sent at e).
+            function climb(a, x, v, top, zp, bm, e) -> newTop, bmOut, eOut {
+                for {} shr(1, x) {
+                    x := shr(1, x)
+                    a := shr(1, a)
+                    zp := add(zp, 32)
+                } {
+                    switch eq(mload(top), zp)
+                    case 1 {
+                        mstore(0, mload(add(top, 32)))
+                        mstore(32, v)
+                        top := sub(top, 64)
+                    }
+                    default {
+                        let sibling := mload(zp)
+                        if iszero(shr(255, bm)) {
+                            sibling := calldataload(e)
+                            e := add(e, 32)
+                        }
+                        bm := shl(1, bm)
+                        let s := shl(5, and(a, 1))
+                        mstore(s, v)
+                        mstore(xor(s, 32), sibling)
+                    }
+                    v := keccak256(0, 64)
+                }
+                newTop := add(top, 64)
+                mstore(newTop, zp)
+                mstore(add(newTop, 32), v)
+                bmOut := bm
+                eOut := e
+            }
+            // The stack lives past the free pointer (not allocated: only needed here), a
+            // sentinel entry (zp 0, never a height) at its bottom.
+            let top := mload(0x40)
+            mstore(top, 0)
+            let count := mload(t)
+            let indices := add(mload(add(t, 0x20)), 32)
+            let values := add(mload(add(t, 0x40)), 32)
+            for { let j := 0 } lt(j, count) { j := add(j, 1) } {
+                let a := mload(add(indices, shl(5, j)))
+                let x := shl(depth, 1)
+                if lt(add(j, 1), count) { x := xor(a, mload(add(indices, shl(5, add(j, 1))))) }
+                top, bitmap, end := climb(a, x, mload(add(values, shl(5, j))), top, add(zeros, 32), bitmap, end)
+            }
+            root := mload(add(top, 32))
         }
-    }
-
-    /// @dev Bounds and index checks; returns the absolute calldata position of the proof.
-    function _checkHeader(uint32 leafIndex, bytes calldata proofs, uint256 offset)
-        private
-        pure
-        returns (uint256 p)
-    {
-        if (offset > proofs.length || proofs.length - offset < PROOF_SIZE) revert ProofTruncated();
-        if (leafIndex >= LEAF_COUNT) revert LeafIndexOutOfRange(leafIndex);
-        uint32 given;
-        assembly ("memory-safe") {
-            p := add(proofs.offset, offset)
-            given := shr(224, calldataload(p))
-        }
-        if (given != leafIndex) revert MerkleProofWrongLeaf(leafIndex, given);
+        unused = bitmap;
     }
 }

@@ -18,6 +18,8 @@ library MipsState {
     error InvalidWitness(uint256 field);
 
     uint256 internal constant WITNESS_BYTES = 410;
+    /// @notice Depth of the memory Merkle tree (docs/spec.md section 4; isa.tree_depth).
+    uint256 internal constant TREE_DEPTH = 27;
 
     // Byte offsets of witness fields (docs/spec.md section 2).
     uint256 internal constant STEP_OFFSET = 140;

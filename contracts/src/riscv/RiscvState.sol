@@ -15,6 +15,8 @@ library RiscvState {
     error InvalidWitness(uint256 field);
 
     // ISA tags (witness byte 0).
+    /// @notice Depth of the memory Merkle tree (docs/spec.md section R4; isa.tree_depth).
+    uint256 internal constant TREE_DEPTH = 27;
     uint8 internal constant ISA_RV32 = 0x01;
     uint8 internal constant ISA_RV64 = 0x02;
 

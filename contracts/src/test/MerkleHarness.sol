@@ -6,80 +6,50 @@ import {MerkleMemory} from "../common/MerkleMemory.sol";
 /// @title MerkleHarness
 /// @notice Test-only wrapper exposing MerkleMemory to off-chain tests. Not for deployment.
 contract MerkleHarness {
-    /// @notice Verifies a single 900-byte proof at offset 0 and returns the proven leaf.
-    function verify(bytes32 root, uint32 leafIndex, bytes calldata proof)
+    /// @notice Decode the tree section of `count` leaves at `proof[0:]` (depth 27) and return
+    ///         its indices, leaves, root and the offset just past it.
+    function decode(bytes calldata proof, uint256 count)
         external
         pure
-        returns (bytes32 leaf)
+        returns (uint256[] memory indices, bytes32[] memory leaves, bytes32 root, uint256 next)
     {
-        (leaf,) = MerkleMemory.verify(root, leafIndex, proof, 0);
+        MerkleMemory.Tree memory t;
+        (t, next) = MerkleMemory.decode(proof, 0, count, 27, MerkleMemory.ZERO_HASHES);
+        return (t.indices, t.leaves, t.root, next);
     }
 
-    /// @notice Verifies a single proof at offset 0 and returns the root with `newLeaf` put in.
-    function update(bytes32 root, uint32 leafIndex, bytes calldata proof, bytes32 newLeaf)
+    /// @notice The root after replacing the section's leaves by `newLeaves` (same siblings).
+    function update(bytes calldata proof, uint256 count, bytes32[] memory newLeaves)
         external
         pure
-        returns (bytes32 newRoot)
+        returns (bytes32 root)
     {
-        (newRoot,) = MerkleMemory.update(root, leafIndex, proof, 0, newLeaf);
+        bytes memory zeros = MerkleMemory.ZERO_HASHES;
+        (MerkleMemory.Tree memory t,) = MerkleMemory.decode(proof, 0, count, 27, zeros);
+        t.leaves = newLeaves;
+        (root,,) = MerkleMemory.fold(t, 27, zeros);
     }
 
-    /// @notice Unverified read of a proof's (index, leaf) header at `offset`.
-    function peek(bytes calldata proofs, uint256 offset)
-        external
-        pure
-        returns (uint32 leafIndex, bytes32 leaf)
-    {
-        return MerkleMemory.peek(proofs, offset);
+    /// @notice The first leaf of the section of `count` leaves at `proof[0:]`, after decoding.
+    function peek(bytes calldata proof, uint256 count) external pure returns (uint32 leafIndex, bytes32 leaf) {
+        (MerkleMemory.Tree memory t,) = MerkleMemory.decode(proof, 0, count, 27, MerkleMemory.ZERO_HASHES);
+        return (uint32(t.indices[0]), t.leaves[0]);
     }
 
-    /// @notice Walks consecutive proofs in one blob, exercising the offset API. Each proof is
-    ///         verified against `root`; returns the leaves and the final offset.
-    function verifyConsecutive(bytes32 root, uint32[] calldata leafIndices, bytes calldata proofs)
-        external
-        pure
-        returns (bytes32[] memory leaves, uint256 next)
-    {
-        leaves = new bytes32[](leafIndices.length);
-        for (uint256 i = 0; i < leafIndices.length; ++i) {
-            (leaves[i], next) = MerkleMemory.verify(root, leafIndices[i], proofs, next);
-        }
-    }
-
-    /// @notice Applies consecutive updates, threading the root: proof k must be valid against
-    ///         the root produced by update k-1. Returns the final root and offset.
-    function updateConsecutive(
-        bytes32 root,
-        uint32[] calldata leafIndices,
-        bytes calldata proofs,
-        bytes32[] calldata newLeaves
-    ) external pure returns (bytes32 newRoot, uint256 next) {
-        newRoot = root;
-        for (uint256 i = 0; i < leafIndices.length; ++i) {
-            (newRoot, next) = MerkleMemory.update(newRoot, leafIndices[i], proofs, next, newLeaves[i]);
-        }
-    }
-
-    /// @notice Library-only gas of one verify (gasleft() delta around the library call, so
-    ///         excluding tx intrinsic cost, calldata, ABI decoding and dispatch).
-    function verifyGas(bytes32 root, uint32 leafIndex, bytes calldata proof)
-        external
-        view
-        returns (bytes32 leaf, uint256 gasUsed)
-    {
+    /// @notice Library-only gas of decoding (and folding) one section: gasleft() around the call.
+    function decodeGas(bytes calldata proof, uint256 count) external view returns (bytes32 root, uint256 gasUsed) {
         uint256 g = gasleft();
-        (leaf,) = MerkleMemory.verify(root, leafIndex, proof, 0);
+        (MerkleMemory.Tree memory t,) = MerkleMemory.decode(proof, 0, count, 27, MerkleMemory.ZERO_HASHES);
+        root = t.root;
         gasUsed = g - gasleft();
     }
 
-    /// @notice Library-only gas of one update, measured like `verifyGas`.
-    function updateGas(bytes32 root, uint32 leafIndex, bytes calldata proof, bytes32 newLeaf)
-        external
-        view
-        returns (bytes32 newRoot, uint256 gasUsed)
-    {
+    /// @notice Library-only gas of one fold of a decoded section (what `finish` pays after a write).
+    function foldGas(bytes calldata proof, uint256 count) external view returns (bytes32 root, uint256 gasUsed) {
+        bytes memory zeros = MerkleMemory.ZERO_HASHES;
+        (MerkleMemory.Tree memory t,) = MerkleMemory.decode(proof, 0, count, 27, zeros);
         uint256 g = gasleft();
-        (newRoot,) = MerkleMemory.update(root, leafIndex, proof, 0, newLeaf);
+        (root,,) = MerkleMemory.fold(t, 27, zeros);
         gasUsed = g - gasleft();
     }
 }

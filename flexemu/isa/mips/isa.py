@@ -15,7 +15,8 @@ from flexemu.isa.mips.loader import load
 from flexemu.isa.mips.state import WITNESS_BYTES, Panic, State
 from flexemu.isa.mips.step import step
 from flexemu.memory import Memory
-from flexemu.merkle import DEPTH, LEAF_BYTES, PROOF_BYTES, decode_proof
+from flexemu.merkle import DEPTH, LEAF_BYTES
+from flexemu.multiproof import memory_leaf
 from flexemu.status import Status
 
 #: Named offsets of the 410-byte witness (docs/spec.md, "State witness").
@@ -29,19 +30,18 @@ T0 = 8
 
 
 def fetched_instruction(witness: bytes, proof: bytes) -> int | None:
-    """The word a step fetches, read from its first leaf proof (the fetch is the first
-    access, docs/spec.md section 10); None when the step fetches nothing (a terminal
-    state, a nullified delay slot, a fetch that panics) or the proof does not start with
-    the fetched leaf."""
+    """The word a step fetches, read from the fetched leaf in its proof (docs/spec.md
+    section 10); None when the step fetches nothing (a terminal state, a nullified delay
+    slot, a fetch that panics) or the proof does not carry the fetched leaf."""
     state = State.from_witness(witness)
-    if state.status != Status.RUNNING or state.pc & 1 or len(proof) < PROOF_BYTES:
+    if state.status != Status.RUNNING or state.pc & 1:
         return None
     try:
         paddr = aligned(state.pc, 4)
     except StepPanic:
         return None
-    index, leaf, _ = decode_proof(proof[:PROOF_BYTES])
-    if index != paddr // LEAF_BYTES:
+    leaf = memory_leaf(proof, DEPTH, paddr // LEAF_BYTES)
+    if leaf is None:
         return None
     offset = paddr % LEAF_BYTES
     return int.from_bytes(leaf[offset : offset + 4], "big")

@@ -17,7 +17,8 @@ from flexemu.isa.riscv.panic import Panic
 from flexemu.isa.riscv.state import RiscvState
 from flexemu.isa.riscv.step import step
 from flexemu.memory import Memory
-from flexemu.merkle import DEPTH, LEAF_BYTES, PROOF_BYTES, decode_proof
+from flexemu.merkle import DEPTH, LEAF_BYTES
+from flexemu.multiproof import memory_leaf
 from flexemu.status import Status
 
 T0 = 5
@@ -33,23 +34,21 @@ def length_of(parcel: int) -> int:
 
 def fetched_instruction(witness: bytes, proof: bytes) -> int | None:
     """The raw instruction (a 16-bit parcel for a compressed one) a step fetches, read from
-    its leaf proofs: the fetch is the first access, and a 4-byte instruction in the last two
-    bytes of a leaf continues in the second leaf proof. None when nothing is fetched."""
+    the fetched leaves in its proof: a 4-byte instruction in the last two bytes of a leaf
+    continues in the next leaf. None when nothing is fetched or a fetched leaf is missing."""
     state = RiscvState.from_witness(witness)
     if state.status != Status.RUNNING or not fits(state.pc, 2):
         return None
-    offset, parts, at = state.pc % LEAF_BYTES, b"", 0
+    offset, parts = state.pc % LEAF_BYTES, b""
     index = state.pc // LEAF_BYTES
     while len(parts) < 4:
-        if len(proof) < at + PROOF_BYTES:
-            return None
-        proven, leaf, _ = decode_proof(proof[at : at + PROOF_BYTES])
-        if proven != index:
+        leaf = memory_leaf(proof, DEPTH, index)
+        if leaf is None:
             return None
         parts += leaf[offset:]
         if length_of(int.from_bytes(parts[:2], "little")) == 2 and len(parts) >= 2:
             return int.from_bytes(parts[:2], "little")
-        offset, at, index = 0, at + PROOF_BYTES, index + 1
+        offset, index = 0, index + 1
     return int.from_bytes(parts[:4], "little")
 
 
@@ -119,9 +118,7 @@ def riscv_isa(xlen: int) -> Isa:
         witness_bytes=layout.WITNESS_BYTES[xlen],
         witness_offsets=offsets,
         state_class=RiscvState,
-        syscall_abi=SyscallAbi(
-            syscalls.A7, tuple(syscalls.ARGUMENTS), syscalls.A0, "a0 = -errno"
-        ),
+        syscall_abi=SyscallAbi(syscalls.A7, tuple(syscalls.ARGUMENTS), syscalls.A0, "a0 = -errno"),
         syscall_numbers=SYSCALL_NAMES,
         panic_codes=Panic,
         disassemble=lambda raw, pc: disassemble_raw(raw, length_of(raw), xlen, pc),

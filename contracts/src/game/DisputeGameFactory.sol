@@ -11,7 +11,8 @@ import {IStepVerifier} from "../IStepVerifier.sol";
 ///         One step verifier per VM id (`verifiers[vm]`, fixed at construction: nobody can
 ///         swap the verifier of a VM under running games). A claim names its VM; its game is
 ///         bound to that VM's verifier and refuses a step proof made for another VM
-///         (`WrongVm`). VM ids: 1 = MIPS32 (MipsVerifier); docs/game.md lists them.
+///         (`WrongVm`). VM ids: 1 = MIPS32 (MipsVerifier), 2 = RV64 and 3 = RV32 (one
+///         RiscvVerifier, which reads XLEN from the witness); docs/game.md lists them.
 ///
 ///         Each game is an EIP-1167 minimal proxy ("clone") of one DisputeGame implementation
 ///         the factory deploys in its constructor.

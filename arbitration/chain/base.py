@@ -62,7 +62,8 @@ class Chain:
     web3 and eth-tester are imported where a method first needs them, not with this module:
     the in-process chain serves its common paths without either (see there)."""
 
-    #: The py-evm backend of an in-process chain; None for a node.
+    #: The py-evm backend of an in-process chain (eth-tester's, attached on first use); None
+    #: for a node.
     backend: Any = None
 
     def __init__(self, w3: Web3) -> None:
@@ -142,8 +143,9 @@ class Chain:
     # ---- contracts -------------------------------------------------------------------------
 
     def contract_factory(self, artifact_name: str) -> type[Contract]:
-        """web3's contract class of an artifact, loaded once per chain: building one from the
-        ABI costs ~1 ms, and agents attach to the same few contracts again and again."""
+        """The contract class of an artifact (web3's here, an ABI-only one in process), loaded
+        once per chain: building one from the ABI costs ~1 ms, and agents attach to the same
+        few contracts again and again."""
         factory = self._contract_classes.get(artifact_name)
         if factory is None:
             art = load_artifact(artifact_name)

@@ -81,7 +81,7 @@ class Agent:
     ) -> None:
         self.chain = chain
         self.max_steps = max_steps
-        self.from_block = chain.w3.eth.block_number  # games created from now on are ours
+        self.from_block = chain.block_number()  # games created from now on are ours
         self.account = account
         self.strategy = strategy
         # The simulator hands in a trace already run (to `max_steps`, of this program): this
@@ -280,7 +280,7 @@ class Agent:
             failed = error.receipt
             timestamp = self.watcher.view.updated_at
             if failed is not None:
-                timestamp = int(self.chain.w3.eth.get_block(failed.block_number)["timestamp"])
+                timestamp = self.chain.block_timestamp(failed.block_number)
             return replace(
                 self.describe(action, self.watcher.view, id, failed, timestamp),
                 position=position,

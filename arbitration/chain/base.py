@@ -29,15 +29,10 @@ visible in it, and ``execution_gas`` raises instead of returning a wrong number.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eth_tester.exceptions import TransactionFailed
 from eth_utils import to_bytes
 from eth_utils.exceptions import ValidationError as EthValidationError
-from web3 import Web3
-from web3.contract import Contract
-from web3.contract.base_contract import BaseContractConstructor
-from web3.exceptions import ContractLogicError
 
 from arbitration.chain.artifacts import EVM_FORK, all_error_abis, load_artifact
 from arbitration.chain.errors import (
@@ -47,6 +42,10 @@ from arbitration.chain.errors import (
     revert_data_from_exception,
 )
 from arbitration.chain.receipt import Receipt
+
+if TYPE_CHECKING:
+    from web3 import Web3
+    from web3.contract import Contract
 
 #: Default gas limit for transactions (the block gas limit is 30,029,122).
 DEFAULT_TX_GAS = 10_000_000
@@ -58,9 +57,13 @@ FLOOR_GAS_PER_TOKEN = 10  # EIP-7623
 
 
 class Chain:
-    """Accounts, contracts, calls, transactions and logs on one chain, through web3."""
+    """Accounts, contracts, calls, transactions and logs on one chain, through web3.
 
-    #: The py-evm backend of an in-process chain; None for a node.
+    web3 and eth-tester are imported where a method first needs them, not with this module:
+    the in-process chain serves its common paths without either (see there)."""
+
+    #: The py-evm backend of an in-process chain (eth-tester's, attached on first use); None
+    #: for a node.
     backend: Any = None
 
     def __init__(self, w3: Web3) -> None:
@@ -100,6 +103,18 @@ class Chain:
         """The latest block's timestamp: what ``block.timestamp`` read in a call shows."""
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
+    def block_number(self) -> int:
+        """The latest block's number."""
+        return int(self.w3.eth.block_number)
+
+    def block_timestamp(self, number: int) -> int:
+        """Block `number`'s timestamp."""
+        return int(self.w3.eth.get_block(number)["timestamp"])
+
+    def transaction_input(self, tx_hash: bytes) -> bytes:
+        """The calldata a mined transaction carried."""
+        return bytes(self.w3.eth.get_transaction(tx_hash)["input"])
+
     def advance_time(self, seconds: int) -> None:
         """Let at least ``seconds`` of chain time pass: the next transaction's block has a
         timestamp >= ``now() + seconds`` (game clocks and timeouts are block.timestamp based)."""
@@ -128,15 +143,19 @@ class Chain:
     # ---- contracts -------------------------------------------------------------------------
 
     def contract_factory(self, artifact_name: str) -> type[Contract]:
-        """web3's contract class of an artifact, loaded once per chain: building one from the
-        ABI costs ~1 ms, and agents attach to the same few contracts again and again."""
+        """The contract class of an artifact (web3's here, an ABI-only one in process), loaded
+        once per chain: building one from the ABI costs ~1 ms, and agents attach to the same
+        few contracts again and again."""
         factory = self._contract_classes.get(artifact_name)
         if factory is None:
             art = load_artifact(artifact_name)
             self._register_abi(art["abi"])
-            factory = self.w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
+            factory = self._contract_class(art["abi"], art["bytecode"])
             self._contract_classes[artifact_name] = factory
         return factory
+
+    def _contract_class(self, abi: list, bytecode: str) -> Any:
+        return self.w3.eth.contract(abi=abi, bytecode=bytecode)
 
     def at(self, artifact_name: str, address: str) -> Contract:
         """A handle on an already deployed contract (one per artifact and address: a handle
@@ -184,9 +203,10 @@ class Chain:
     ) -> Any:
         """Run a view/pure (or any) function call without a transaction; returns the decoded
         result. Raises :class:`ChainError` on revert."""
+        reverted = _web3_failures()
         try:
             return fn_call.call(self._tx_params(sender, gas, value), block_identifier=block)
-        except (TransactionFailed, ContractLogicError) as exc:
+        except reverted as exc:
             raise self._error_from_exception(exc) from exc
         except EthValidationError as exc:  # e.g. gas below the intrinsic cost
             raise ChainError(f"invalid call: {exc}") from exc
@@ -206,9 +226,10 @@ class Chain:
         if gas is None:
             raise ValueError("transact() needs an explicit gas limit")
         params = self._tx_params(sender, gas, value)
+        reverted = _web3_failures()
         try:
             tx_hash = fn_call.transact(params)
-        except (TransactionFailed, ContractLogicError) as exc:  # rejected before inclusion
+        except reverted as exc:  # rejected before inclusion
             raise self._error_from_exception(exc) from exc
         except EthValidationError as exc:  # e.g. gas below intrinsic cost, over block limit
             raise ChainError(f"invalid transaction: {exc}") from exc
@@ -223,6 +244,7 @@ class Chain:
         call = {"from": tx["from"], "gas": tx["gas"], "value": tx["value"], "data": tx["input"]}
         if tx.get("to"):
             call["to"] = tx["to"]
+        reverted = _web3_failures()
         # Replay on the failed transaction's own block first: a call there runs with that
         # block's timestamp and number, so time-dependent reverts (a game clock that expired in
         # this very block) reproduce with their exact arguments; its state differs from the one
@@ -231,7 +253,7 @@ class Chain:
         for block in (receipt.block_number, receipt.block_number - 1):
             try:
                 self.w3.eth.call(call, block_identifier=block)
-            except (TransactionFailed, ContractLogicError) as exc:
+            except reverted as exc:
                 return self._error_from_exception(exc, receipt)
         return ChainError(
             "transaction failed (replay on the parent state succeeded; reason unknown)",
@@ -256,9 +278,10 @@ class Chain:
         (ChainError on revert): for pure functions called thousands of times, which a backend
         may run more directly."""
         call = {"from": self.default_sender, "to": to, "data": data}
+        reverted = _web3_failures()
         try:
             return bytes(self.w3.eth.call(call))
-        except (TransactionFailed, ContractLogicError) as exc:
+        except reverted as exc:
             raise self._error_from_exception(exc) from exc
 
     # ---- gas -------------------------------------------------------------------------------
@@ -287,7 +310,7 @@ class Chain:
         notes: the execution gas is then hidden under it).
         """
         receipt = self.transact(fn_call, sender=sender, gas=gas)
-        calldata = bytes(self.w3.eth.get_transaction(receipt.tx_hash)["input"])
+        calldata = self.transaction_input(receipt.tx_hash)
         if receipt.gas_used == calldata_floor_gas(calldata):
             raise ValueError("gasUsed is the EIP-7623 calldata floor: execution gas not visible")
         return receipt.gas_used - self.intrinsic_gas(calldata)
@@ -304,8 +327,19 @@ def call_target(fn_call: Any) -> tuple[str | None, bytes]:
     """(to, calldata) of what `Chain.transact` accepts: a bound web3 contract function, a
     constructor, or a pre-encoded call with `to` and `data` (the moves of
     `arbitration.contracts.game`)."""
-    if isinstance(fn_call, BaseContractConstructor):
-        return None, to_bytes(hexstr=fn_call.data_in_transaction)
     if isinstance(getattr(fn_call, "data", None), bytes):
         return fn_call.to, fn_call.data
+    from web3.contract.base_contract import BaseContractConstructor
+
+    if isinstance(fn_call, BaseContractConstructor):
+        return None, to_bytes(hexstr=fn_call.data_in_transaction)
     return fn_call.address, to_bytes(hexstr=fn_call._encode_transaction_data())
+
+
+def _web3_failures() -> tuple[type[Exception], ...]:
+    """The exceptions a web3 call or transaction over eth-tester raises for a revert; imported
+    here, on the web3 path, so that importing this module loads neither library."""
+    from eth_tester.exceptions import TransactionFailed
+    from web3.exceptions import ContractLogicError
+
+    return TransactionFailed, ContractLogicError

@@ -10,7 +10,6 @@ from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_utils import function_signature_to_4byte_selector, get_abi_input_types, to_bytes
-from web3.exceptions import ContractLogicError
 
 from arbitration.chain.receipt import Receipt
 
@@ -125,6 +124,8 @@ def revert_data_from_exception(exc: Exception) -> tuple[bytes | None, str]:
       or the already-decoded ``Error(string)`` text, or a py-evm VM error message.
     Returns ``(data or None, message)``.
     """
+    from web3.exceptions import ContractLogicError  # only ever called with web3 loaded
+
     if isinstance(exc, ContractLogicError):
         data = exc.data
         if isinstance(data, str) and data.startswith("0x"):

@@ -1,4 +1,5 @@
-"""The chain in process: py-evm behind web3 8 + ``EthereumTesterProvider(PyEVMBackend(...))``.
+"""The chain in process: py-evm, with web3 8 + ``EthereumTesterProvider(PyEVMBackend(...))``
+attached on first use.
 
 :class:`InProcessChain` pins the EVM fork to **Prague** (py-evm's ``PragueVM`` from genesis
 on): mainnet's rules and the newest fork py-evm has, so every gas figure is quoted under them,
@@ -8,6 +9,17 @@ token; it applies to proof-heavy step transactions). The contracts are compiled 
 figures do not drift with library upgrades. Everything else of the `Chain` surface is
 `arbitration.chain.base`.
 
+Start-up without web3
+---------------------
+The py-evm chain is built directly (`arbitration.chain.genesis`: eth-tester's genesis, keys
+and chain class, constant for constant), contract handles encode with eth-abi
+(`arbitration.chain.abi_contract`), and accounts, time, views, transaction inputs and logs
+are read from py-evm. web3 and eth-tester (whose imports pull in eth-account, eth-keyfile and
+py_ecc: ~1 s, more than a whole `flexemu-game run`) load only when a path asks for
+:attr:`InProcessChain.w3` or :attr:`InProcessChain.backend` (snapshots, filters, a non-default
+call): eth-tester then attaches to the same py-evm chain and accounts, so nothing that was
+mined before changes.
+
 Transactions in process
 -----------------------
 A transaction on the in-process chain bypasses web3 and eth-tester: :meth:`InProcessChain.transact`
@@ -16,8 +28,7 @@ apply and mine it in a block of its own (``MiningChain.mine_all``), exactly what
 auto-mining ``eth_sendTransaction`` does, minus web3's request pipeline, eth-tester's
 validation and normalisation and the receipt round trip, and with the state root computed
 once per block instead of twice. Same transactions, hashes, blocks, receipts and gas as the
-web3 path; everything else (calls, receipts, snapshots, time travel) keeps going
-through web3. A game move costs ~4 ms instead of ~6 ms. :meth:`InProcessChain.get_logs` reads
+web3 path. A game move costs ~4 ms instead of ~6 ms. :meth:`InProcessChain.get_logs` reads
 logs from py-evm's blocks the same way, and :meth:`InProcessChain.raw_call` runs a pure call
 as a py-evm message call. The fast path steps aside for what it does not model (filters,
 locked accounts, auto-mining off, an unknown sender): those transactions take the web3 path.
@@ -31,20 +42,16 @@ from typing import Any
 
 from eth.exceptions import Revert
 from eth.vm.forks import PragueVM
-from eth_tester import EthereumTester, PyEVMBackend
 from eth_utils import keccak, to_canonical_address, to_checksum_address
 from eth_utils.exceptions import ValidationError as EthValidationError
 from hexbytes import HexBytes
-from web3 import Web3
-from web3.datastructures import AttributeDict
-from web3.providers.eth_tester import EthereumTesterProvider
 
+from arbitration.chain.abi_contract import AbiCall, AbiContract
 from arbitration.chain.artifacts import EVM_FORK
 from arbitration.chain.base import DEFAULT_TX_GAS, Chain, call_target
 from arbitration.chain.errors import ERROR_STRING_SELECTOR, ChainError
+from arbitration.chain.genesis import account_keys, genesis_chain
 from arbitration.chain.receipt import Receipt
-
-VM_CONFIGURATION = ((0, PragueVM),)
 
 #: web3 middlewares `InProcessChain.fresh(lean_client=True)` removes (see there).
 LEAN_CLIENT_DROPS = ("ens_name_to_address", "validation", "gas_price_strategy")
@@ -65,13 +72,14 @@ _TESTER_PER_TRANSACTION_STATE = (
     "_account_passwords",
 )
 
-
 class InProcessChain(Chain):
     """An in-process Prague chain with funded accounts, auto-mining one block per transaction."""
 
-    def __init__(self, w3: Web3, backend: PyEVMBackend) -> None:
-        super().__init__(w3)
-        self.backend = backend
+    def __init__(self, pyevm: Any, signing_keys: tuple, lean_client: bool = False) -> None:
+        self.last_receipt = None
+        self._pyevm = pyevm
+        self._keys = signing_keys
+        self._lean_client = lean_client
 
     @classmethod
     def fresh(
@@ -88,37 +96,118 @@ class InProcessChain(Chain):
         :meth:`advance_time` says otherwise): chain time becomes a pure function of the
         transactions sent, which is what reproducible game reports need.
 
-        ``lean_client`` drops the web3 client middlewares that have nothing to do in process:
-        ENS name resolution, the chain-id validation (an ``eth_chainId`` request per
-        transaction) and the gas price strategy (none is set). That took ~1 ms off each
-        transaction sent through web3 (7.4 -> 6.3 ms median on bisect/respond); transactions
-        now bypass web3 in process (see the module notes), so it is left to the other
-        requests. Gas estimation for a transaction without ``gas`` stays."""
-        genesis_state = PyEVMBackend.generate_genesis_state(num_accounts=num_accounts)
-        genesis_parameters = None
-        if genesis_timestamp is not None:
-            genesis_parameters = PyEVMBackend.generate_genesis_params(
-                overrides={"timestamp": genesis_timestamp}
-            )
-        backend = PyEVMBackend(
-            genesis_parameters=genesis_parameters,
-            genesis_state=genesis_state,
-            vm_configuration=VM_CONFIGURATION,
-        )
-        w3 = Web3(EthereumTesterProvider(EthereumTester(backend)))
-        if lean_client:
-            for name in LEAN_CLIENT_DROPS:
-                w3.middleware_onion.remove(name)
-        chain = cls(w3, backend)
-        vm = backend.chain.get_vm()
+        ``lean_client`` drops, once web3 is attached, the web3 client middlewares that have
+        nothing to do in process: ENS name resolution, the chain-id validation (an
+        ``eth_chainId`` request per transaction) and the gas price strategy (none is set).
+        That took ~1 ms off each transaction sent through web3 (7.4 -> 6.3 ms median on
+        bisect/respond); transactions now bypass web3 in process (see the module notes), so
+        it is left to the other requests. Gas estimation for a transaction without ``gas``
+        stays."""
+        keys = account_keys(num_accounts)
+        chain = cls(genesis_chain(keys, genesis_timestamp), keys, lean_client)
+        vm = chain.pyevm.get_vm()
         if not isinstance(vm, PragueVM) or type(vm).fork != EVM_FORK:
             raise RuntimeError(f"expected a Prague VM, got {type(vm).__name__}")
         return chain
 
+    # ---- py-evm, and eth-tester + web3 on demand -------------------------------------------
+
+    @property
+    def pyevm(self) -> Any:
+        """The py-evm chain: eth-tester's once attached (a snapshot revert to genesis
+        replaces its chain object), else the one built at start."""
+        backend = self.__dict__.get("backend")
+        return self._pyevm if backend is None else backend.chain
+
+    @cached_property
+    def backend(self) -> Any:  # type: ignore[override]
+        """eth-tester's py-evm backend over this chain and these accounts (loads eth-tester)."""
+        from eth_tester import PyEVMBackend
+
+        class AttachedBackend(PyEVMBackend):
+            """A PyEVMBackend over an existing chain: its constructor would build its own."""
+
+            def __init__(self, chain: Any, signing_keys: tuple) -> None:
+                self.chain = chain
+                self.account_keys = signing_keys
+
+        return AttachedBackend(self._pyevm, self._keys)
+
+    @cached_property
+    def w3(self) -> Any:  # type: ignore[override]
+        """web3 over eth-tester over this chain (loads both, ~1 s, on first use)."""
+        from eth_tester import EthereumTester
+        from web3 import Web3
+        from web3.providers.eth_tester import EthereumTesterProvider
+
+        w3 = Web3(EthereumTesterProvider(EthereumTester(self.backend)))
+        if self._lean_client:
+            for name in LEAN_CLIENT_DROPS:
+                w3.middleware_onion.remove(name)
+        return w3
+
+    def _signing_key_list(self) -> tuple:
+        backend = self.__dict__.get("backend")
+        return self._keys if backend is None else tuple(backend.account_keys)
+
+    # ---- accounts, contracts, blocks from py-evm -------------------------------------------
+
+    @cached_property
+    def accounts(self) -> list[str]:
+        return [
+            to_checksum_address(k.public_key.to_canonical_address())
+            for k in self._signing_key_list()
+        ]
+
+    def _contract_class(self, abi: list, bytecode: str) -> Any:
+        """An ABI-only contract class (`arbitration.chain.abi_contract`): no web3."""
+        return AbiContract(self, abi, bytecode)
+
+    def now(self) -> int:
+        return int(self.pyevm.get_canonical_head().timestamp)
+
+    def block_number(self) -> int:
+        return int(self.pyevm.get_canonical_head().block_number)
+
+    def block_timestamp(self, number: int) -> int:
+        return int(self.pyevm.get_canonical_block_header_by_number(number).timestamp)
+
+    def transaction_input(self, tx_hash: bytes) -> bytes:
+        return bytes(self.pyevm.get_canonical_transaction(bytes(tx_hash)).data)
+
+    def call(
+        self,
+        fn_call: Any,
+        sender: str | None = None,
+        *,
+        gas: int | None = None,
+        value: int = 0,
+        block: str | int = "latest",
+    ) -> Any:
+        """As :meth:`Chain.call`, as a py-evm message call on the block's state and context
+        (eth-tester's ``eth_call``: the latest block's by default), for a view of a contract
+        with code and no explicit gas or value; anything else through web3."""
+        if not isinstance(fn_call, AbiCall) or gas is not None or value or fn_call.to is None:
+            return super().call(fn_call, sender, gas=gas, value=value, block=block)
+        pyevm = self.pyevm
+        if block == "latest":
+            header = pyevm.get_canonical_head()
+        elif isinstance(block, int) and 0 <= block <= pyevm.get_canonical_head().block_number:
+            header = pyevm.get_canonical_block_header_by_number(block)
+        else:
+            return super().call(fn_call, sender, gas=gas, value=value, block=block)
+        vm = pyevm.get_vm(at_header=header)
+        if not vm.state.get_code(to_canonical_address(fn_call.to)):  # web3 has its own error
+            return super().call(fn_call, sender, gas=gas, value=value, block=block)
+        origin = sender or self.default_sender
+        computation = _execute(vm, origin, fn_call.to, fn_call.data, header.gas_limit)
+        if computation.is_error:
+            raise self._failure_in_process(computation.error, None)
+        return fn_call.decode_output(bytes(computation.output))
 
     @property
     def fork(self) -> str:
-        return type(self.backend.chain.get_vm()).fork
+        return type(self.pyevm.get_vm()).fork
 
     @property
     def description(self) -> str:
@@ -143,16 +232,15 @@ class InProcessChain(Chain):
         ``evm_mine``.) A no-op when chain time is already past the target."""
         if seconds <= 0:
             return
-        tester = self.w3.provider.ethereum_tester
         target = self.now() + seconds
-        if target <= tester.get_block_by_number("pending")["timestamp"]:
+        pyevm = self.pyevm
+        if target <= pyevm.header.timestamp:  # the pending block's
             return
         if self._direct_sender(self.default_sender) is None:
-            tester.time_travel(target)
+            self.w3.provider.ethereum_tester.time_travel(target)
             return
         # What eth-tester's time_travel does, with the derived PREVRANDAO of the fast path, so
         # that the blocks after a time travel repeat too.
-        pyevm = self.backend.chain
         pyevm.header = pyevm.header.copy(timestamp=target - 1)
         pyevm.mine_block(coinbase=ZERO_ADDRESS, mix_hash=_prevrandao(pyevm))
 
@@ -181,22 +269,20 @@ class InProcessChain(Chain):
         where eth-tester draws a random one) and nothing else, so it applies only where
         eth-tester would do nothing else either: auto-mining on, no filters to feed, no locked
         accounts, a sender whose key the backend holds."""
-        if self.backend is None:
-            return None
-        tester = getattr(self.w3.provider, "ethereum_tester", None)
-        if tester is None or tester.backend is not self.backend:
-            return None
-        if not tester.auto_mine_transactions or any(
-            getattr(tester, name, True) for name in _TESTER_PER_TRANSACTION_STATE
-        ):
-            return None
+        if "w3" in self.__dict__:  # web3 attached: eth-tester may have filters to feed now
+            tester = getattr(self.w3.provider, "ethereum_tester", None)
+            if tester is None or tester.backend is not self.backend:
+                return None
+            if not tester.auto_mine_transactions or any(
+                getattr(tester, name, True) for name in _TESTER_PER_TRANSACTION_STATE
+            ):
+                return None
         address = to_canonical_address(sender)
         keys = self._signing_keys
-        if address not in keys or len(keys) != len(self.backend.account_keys):
+        known = self._signing_key_list()
+        if address not in keys or len(keys) != len(known):
             keys.clear()  # accounts added since: look again
-            keys.update(
-                (key.public_key.to_canonical_address(), key) for key in self.backend.account_keys
-            )
+            keys.update((key.public_key.to_canonical_address(), key) for key in known)
         return keys.get(address)
 
     @cached_property
@@ -214,7 +300,7 @@ class InProcessChain(Chain):
     _nonces_head: bytes = b""
 
     def _nonce_in_process(self, origin: bytes) -> int:
-        pyevm = self.backend.chain
+        pyevm = self.pyevm
         head = pyevm.header.parent_hash  # the pending block's parent: the latest block
         if head != self._nonces_head:
             self._nonces.clear()
@@ -231,7 +317,7 @@ class InProcessChain(Chain):
         transaction hashes), so every web3 call keeps working. A revert's reason is the
         transaction's own revert data: no replay."""
         to, data = call_target(fn_call)
-        pyevm = self.backend.chain
+        pyevm = self.pyevm
         origin = to_canonical_address(sender)
         nonce = self._nonce_in_process(origin)
         unsigned = pyevm.get_transaction_builder().new_unsigned_dynamic_fee_transaction(
@@ -262,7 +348,7 @@ class InProcessChain(Chain):
             raise self._failure_in_process(computation.error, receipt)
         return receipt
 
-    def _failure_in_process(self, error: Exception, receipt: Receipt) -> ChainError:
+    def _failure_in_process(self, error: Exception, receipt: Receipt | None) -> ChainError:
         """The ChainError the web3 path raises for the same failure (its replay goes through
         eth-tester, which hands over an ``Error(string)`` revert as its text alone)."""
         if not isinstance(error, Revert):  # out of gas, invalid opcode...
@@ -282,7 +368,7 @@ class InProcessChain(Chain):
         tags than a number or ``"latest"`` go through ``eth_getLogs``."""
         if not (isinstance(to_block, int) or to_block == "latest"):
             return super().get_logs(address, from_block, to_block)
-        pyevm = self.backend.chain
+        pyevm = self.pyevm
         last = pyevm.get_canonical_head().block_number
         if isinstance(to_block, int):
             last = min(last, to_block)
@@ -313,19 +399,7 @@ class InProcessChain(Chain):
         return self._message(to, data).get_gas_used()
 
     def _message(self, to: str, data: bytes) -> Any:
-        vm = self.backend.chain.get_vm()
-        address = to_canonical_address(to)
-        sender = to_canonical_address(self.default_sender)
-        computation = vm.execute_bytecode(
-            origin=sender,
-            gas_price=0,
-            gas=DEFAULT_TX_GAS,
-            to=address,
-            sender=sender,
-            value=0,
-            data=data,
-            code=vm.state.get_code(address),
-        )
+        computation = _execute(self.pyevm.get_vm(), self.default_sender, to, data, DEFAULT_TX_GAS)
         if computation.is_error:
             error = computation.error
             if isinstance(error, Revert):
@@ -336,14 +410,30 @@ class InProcessChain(Chain):
 
 
 
+def _execute(vm: Any, origin: str, to: str, data: bytes, gas: int) -> Any:
+    """A message call of `to`'s code from `origin` on `vm`'s state, nothing committed."""
+    sender = to_canonical_address(origin)
+    address = to_canonical_address(to)
+    return vm.execute_bytecode(
+        origin=sender,
+        gas_price=0,
+        gas=gas,
+        to=address,
+        sender=sender,
+        value=0,
+        data=data,
+        code=vm.state.get_code(address),
+    )
+
+
 def _log_entries(
     block: Any, transaction: Any, transaction_index: int, receipt: Any, address: bytes | None
-) -> list[AttributeDict]:
+) -> list[dict]:
     """One receipt's logs (those of contract `address`, or all) as web3 returns them from
-    eth-tester, key for key: log indices count within the receipt, as eth-tester's do."""
+    eth-tester, key for key (plain dicts where web3 has its AttributeDicts: same items): log
+    indices count within the receipt, as eth-tester's do."""
     return [
-        AttributeDict(
-            {
+        {
                 "type": "mined",
                 "logIndex": index,
                 "transactionIndex": transaction_index,
@@ -353,8 +443,7 @@ def _log_entries(
                 "address": to_checksum_address(log.address),
                 "data": HexBytes(log.data),
                 "topics": [HexBytes(topic.to_bytes(32, "big")) for topic in log.topics],
-            }
-        )
+        }
         for index, log in enumerate(receipt.logs)
         if address is None or log.address == address
     ]

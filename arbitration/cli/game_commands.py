@@ -38,8 +38,6 @@ def simulate(
     # Imported here: registering the command must stay cheap for `--help` and `run`.
     from rich.console import Console
 
-    from arbitration.simulation.narration import Narrator
-    from arbitration.simulation.plot import render_svg
     from arbitration.simulation.report import build_report, dumps_report, expectation_text
     from arbitration.simulation.scenario import load_scenario
     from arbitration.simulation.tracing import Traces
@@ -64,6 +62,8 @@ def simulate(
     if quiet:
         outcome = play(scenario, chain=chain, traces=traces)
     else:
+        from arbitration.simulation.narration import Narrator  # rich's live display: not for --json
+
         with Narrator(console, scenario) as narrator:
             outcome = play(scenario, narrator.observe, chain=chain, traces=traces)
         narrator.finish(outcome)
@@ -73,6 +73,8 @@ def simulate(
     if report is not None:
         write_atomic(report, text)
     if plot is not None:
+        from arbitration.simulation.plot import render_svg
+
         write_atomic(plot, render_svg(outcome))
     if as_json:
         print_json(document)

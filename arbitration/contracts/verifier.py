@@ -18,8 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from web3.contract import Contract
-
 from arbitration.chain.artifacts import BUILD_DIR
 from arbitration.chain.base import Chain, calldata_floor_gas
 from flexemu.isa import LISTINGS, listing_named, listing_of_vm
@@ -67,7 +65,7 @@ def verifier_built(isa: str) -> bool:
 class Verifier:
     """A deployed step verifier on a `Chain`."""
 
-    def __init__(self, chain: Chain, contract: Contract) -> None:
+    def __init__(self, chain: Chain, contract: Any) -> None:
         self.chain = chain
         self.contract = contract
 
@@ -104,7 +102,7 @@ class Verifier:
         post_state_hash = self.step_from(pre_state_hash, witness, proof)
         call = self.contract.functions.stepFrom(pre_state_hash, witness, proof)
         receipt = self.chain.transact(call, gas=STEP_TX_GAS)
-        calldata = bytes(self.chain.w3.eth.get_transaction(receipt.tx_hash)["input"])
+        calldata = self.chain.transaction_input(receipt.tx_hash)
         execution = self.chain.call_gas(self.address, calldata)
         return StepGas(
             post_state_hash=post_state_hash,

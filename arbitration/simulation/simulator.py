@@ -358,8 +358,7 @@ def _challenge_outcome(
 
 def _step_resolution(game: Game, c: ChallengeView, move: Move) -> StepResolution:
     """The verified step, from the step transaction's own calldata and the final state."""
-    tx = game.chain.w3.eth.get_transaction(move.tx_hash)
-    _, args = game.contract.decode_function_input(tx["input"])
+    _, args = game.contract.decode_function_input(game.chain.transaction_input(move.tx_hash))
     witness, proof = bytes(args["witness"]), bytes(args["proof"])
     isa = isa_of_witness(witness)
     return StepResolution(

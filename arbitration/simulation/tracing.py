@@ -1,7 +1,7 @@
 """Each party's own run of the scenario's program, started before the chain exists.
 
 Why: a simulated dispute first pays for things that do not depend on each other: loading the
-chain stack (py-evm and web3: ~1.2 s of CPU), deploying the contracts, and every party's run
+chain stack (py-evm: ~0.7 s of CPU), deploying the contracts, and every party's run
 of the program (each agent traces it itself: that independence is what the simulation
 shows). unicorn releases the GIL while it runs, so the runs can go on in threads while the
 main thread imports and deploys; `flexemu-game simulate` starts them as soon as the scenario

@@ -333,7 +333,9 @@ def incremental_commit(memory: Memory, rng: random.Random) -> float:
     """After a commit, change one word in each of 256 pages and time the next root()."""
     memory.root()
     for number in rng.sample(sorted(memory.pages), INCREMENTAL_PAGES):
-        memory.write_word((number << PAGE_SHIFT) + 4 * rng.randrange(1024), rng.getrandbits(32))
+        memory.write_word(
+            (number << PAGE_SHIFT) + 4 * rng.randrange(1024), rng.getrandbits(32), "big"
+        )
     return timed(memory.root)[1]
 
 

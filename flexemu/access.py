@@ -1,42 +1,23 @@
 """What one step may touch besides the witness, in two modes over one interface.
 
-The reference stepper reads and writes memory only through `StepIO`, an aligned
-word or a whole 32-byte leaf at a time, and reads the input only as 32-byte
-leaves. `FullIO` serves those accesses from real memory and records the leaves a
-verifier will need; `ProofIO` serves them from the step proof alone (one
-multi-proof per tree, `flexemu.multiproof`, docs/spec.md section 10), exactly as
-the Solidity verifier does: the proven leaves are checked against the pre-state
-roots before the step, every access must hit a proven leaf, every proven leaf
-must be accessed, and the post-state memory root is folded from the written
-leaves and the same siblings.
+The reference stepper reads and writes memory only through `LeafIO`
+(`flexemu.leafio`), a whole 32-byte leaf at a time (each ISA composes its words,
+in its own byte order, from leaves), and reads the input only as 32-byte leaves.
+`FullIO` serves those accesses from real memory and records the leaves a verifier
+will need; `ProofIO` serves them from the step proof alone (one multi-proof per
+tree, `flexemu.multiproof`, docs/spec.md section 10), exactly as the Solidity
+verifier does: the proven leaves are checked against the pre-state roots before
+the step, every access must hit a proven leaf, every proven leaf must be
+accessed, and the post-state memory root is folded from the written leaves and
+the same siblings.
 """
 
 from __future__ import annotations
-
-from typing import Protocol
 
 from flexemu.errors import ProofError
 from flexemu.memory import Memory
 from flexemu.merkle import DEPTH, LEAF_BYTES
 from flexemu.multiproof import TREE_NAMES, TreeProof, decode, encode, encode_tree
-
-
-class StepIO(Protocol):
-    """Memory and input access for one step: aligned words (the MIPS step's loads, stores
-    and fetches) and whole leaves (the shared kernel's syscalls, and every RISC-V access)."""
-
-    def read_word(self, paddr: int) -> int: ...
-
-    def write_word(self, paddr: int, value: int) -> None: ...
-
-    def read_leaf(self, index: int) -> bytes: ...
-
-    def write_leaf(self, index: int, data: bytes) -> None: ...
-
-    def input_leaf(self, index: int) -> bytes: ...
-
-    def emit(self, fd: int, data: bytes) -> None:
-        """See what a write syscall wrote; only its hash is part of the state."""
 
 
 class _Touched:
@@ -77,16 +58,6 @@ class FullIO:
             self._input_leaves.section(depth),
             len(self._input_leaves.leaves),
         )
-
-    def read_word(self, paddr: int) -> int:
-        if self.record:
-            self._memory_leaves.touch(paddr >> 5)
-        return self.memory.read_word(paddr)
-
-    def write_word(self, paddr: int, value: int) -> None:
-        if self.record:
-            self._memory_leaves.touch(paddr >> 5)
-        self.memory.write_word(paddr, value)
 
     def input_leaf(self, index: int) -> bytes:
         if self.record:
@@ -157,15 +128,6 @@ class ProofIO:
         self.mem_root = mem_root
         self._mem = _ProvenTree(0, memory)
         self._input = _ProvenTree(1, input_tree)
-
-    def read_word(self, paddr: int) -> int:
-        offset = paddr & (LEAF_BYTES - 1)
-        return int.from_bytes(self._mem.leaf(paddr >> 5)[offset : offset + 4], "big")
-
-    def write_word(self, paddr: int, value: int) -> None:
-        offset = paddr & (LEAF_BYTES - 1)
-        self._mem.leaf(paddr >> 5)[offset : offset + 4] = value.to_bytes(4, "big")
-        self._mem.written = True
 
     def read_leaf(self, index: int) -> bytes:
         return bytes(self._mem.leaf(index))

@@ -9,6 +9,7 @@ stepper's full-memory mode and the checkpoints of the fast engine.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Literal
 
 from flexemu.merkle import (
     LEAF_BYTES,
@@ -46,17 +47,17 @@ class Memory:
         self._dirty.add(number)
         return page
 
-    def read_word(self, addr: int) -> int:
-        """The big-endian word at a 4-aligned address."""
+    def read_word(self, addr: int, byteorder: Literal["big", "little"]) -> int:
+        """The 32-bit word at a 4-aligned address, in the byte order its ISA names."""
         page = self.pages.get(addr >> PAGE_SHIFT)
         if page is None:
             return 0
         offset = addr & PAGE_MASK
-        return int.from_bytes(page[offset : offset + 4], "big")
+        return int.from_bytes(page[offset : offset + 4], byteorder)
 
-    def write_word(self, addr: int, value: int) -> None:
+    def write_word(self, addr: int, value: int, byteorder: Literal["big", "little"]) -> None:
         offset = addr & PAGE_MASK
-        self._page(addr >> PAGE_SHIFT)[offset : offset + 4] = value.to_bytes(4, "big")
+        self._page(addr >> PAGE_SHIFT)[offset : offset + 4] = value.to_bytes(4, byteorder)
 
     def read_bytes(self, addr: int, length: int) -> bytes:
         out = bytearray()

@@ -405,7 +405,7 @@ def test_kseg0_kseg1_alias_reads_physical(segment: int, op: int) -> None:
 
 def test_kseg0_alias_store_writes_physical() -> None:
     pair = run_edge([i_type(0x2B, A0, T0, 0)], {A0: 0x8000_0000 + DATA + 0x40, T0: 0xCAFEF00D})
-    assert pair.reference.memory.read_word(DATA + 0x40) == 0xCAFEF00D
+    assert pair.reference.memory.read_word(DATA + 0x40, "big") == 0xCAFEF00D
 
 
 @pytest.mark.parametrize(
@@ -507,7 +507,7 @@ SW_T3 = i_type(0x2B, A0, T3, 0)
 
 
 def _word_at(pair: Pair, addr: int) -> int:
-    return pair.reference.memory.read_word(addr)
+    return pair.reference.memory.read_word(addr, "big")
 
 
 @pytest.mark.parametrize(

@@ -147,7 +147,7 @@ def test_syscall_names() -> None:
 def _panics_reserved(word: int) -> bool:
     """Step `word` at 0x1000 with even, user-space registers and no delay slot."""
     memory = Memory()
-    memory.write_word(0x1000, word)
+    memory.write_word(0x1000, word, "big")
     state = State(pc=0x1000, next_pc=0x1004, regs=[0] + [0x2000 + 8 * i for i in range(1, 32)])
     step(state, FullIO(memory, Memory(), record=False))
     return state.status == Status.PANICKED and state.exit_code == Panic.RESERVED_INSTRUCTION

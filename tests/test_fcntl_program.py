@@ -61,7 +61,7 @@ def test_every_step_agrees_with_the_reference_and_the_proofs(
         step = machine.state.step
         pre = machine.commit().copy()
         assert emulator.state_at(step).hash() == pre.hash(), f"engine differs at step {step}"
-        word = machine.memory.read_word(pre.pc) if not pre.pc & 1 else None
+        word = machine.memory.read_word(pre.pc, "big") if not pre.pc & 1 else None
         proof = machine.prove_step()
         post = machine.commit().copy()
         assert check(pre.witness(), proof).hash() == post.hash(), f"proof check at step {step}"

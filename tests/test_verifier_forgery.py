@@ -118,7 +118,7 @@ def find_step(emulator: Emulator, predicate: Predicate) -> int:
     memory = machine.memory
 
     def word_at(vaddr: int) -> int:
-        return memory.read_word(translate(vaddr))
+        return memory.read_word(translate(vaddr), "big")
 
     while machine.state.status == Status.RUNNING:
         state = machine.state

@@ -56,7 +56,7 @@ def instruction_class(state: State, memory: Memory) -> InstructionClass:
         return ("nullified delay slot",)
     if pc & 3 or pc >= 0x80000000:
         return ("unusual fetch", pc)
-    word = memory.read_word(pc)
+    word = memory.read_word(pc, "big")
     op, funct = word >> 26, word & 63
     if op == 0x00:
         if funct == 0x0C:

@@ -71,14 +71,11 @@ class _ProbeIO:
     def __init__(self, word: int) -> None:
         self.word = word
 
-    def read_word(self, paddr: int) -> int:
-        return self.word if paddr == _PROBE_PC else 0
-
-    def write_word(self, paddr: int, value: int) -> None:
-        pass
-
     def read_leaf(self, index: int) -> bytes:
-        return bytes(32)
+        if index != _PROBE_PC >> 5:
+            return bytes(32)
+        offset = _PROBE_PC & 31
+        return bytes(offset) + self.word.to_bytes(4, "big") + bytes(28 - offset)
 
     def write_leaf(self, index: int, data: bytes) -> None:
         pass

@@ -70,21 +70,10 @@ class Position:
 
 
 class UnicornIO:
-    """`StepIO` over unicorn's memory, for reference steps taken inside the engine."""
+    """`LeafIO` over unicorn's memory, for reference steps taken inside the engine."""
 
     def __init__(self, engine: FastEngine) -> None:
         self._engine = engine
-
-    def read_word(self, paddr: int) -> int:
-        self._engine.ensure_mapped(paddr)
-        return int.from_bytes(self._engine.uc.mem_read(paddr, 4), "big")
-
-    def write_word(self, paddr: int, value: int) -> None:
-        self._engine.ensure_mapped(paddr)
-        self._engine.make_writable(paddr >> PAGE_SHIFT)
-        self._engine.uc.mem_write(paddr, value.to_bytes(4, "big"))
-
-    # Leaf-level access, for the shared kernel's syscalls (flexemu/kernel/linux.py).
 
     def read_leaf(self, index: int) -> bytes:
         paddr = index * LEAF_BYTES

@@ -52,7 +52,7 @@ def next_instruction(state: State, memory: Memory) -> int | None:
     if state.status != Status.RUNNING or state.pc & 1:
         return None
     try:
-        return memory.read_word(aligned(state.pc, 4))
+        return memory.read_word(aligned(state.pc, 4), "big")
     except StepPanic:
         return None
 

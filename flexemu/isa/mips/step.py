@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flexemu.access import StepIO
 from flexemu.isa.mips.address import StepPanic, aligned, translate
 from flexemu.isa.mips.bits import MASK32, join64, s32, sext8, sext16, split64, u32
 from flexemu.isa.mips.state import Panic, State
 from flexemu.isa.mips.syscalls import syscall
+from flexemu.isa.mips.words import read_word, write_word
+from flexemu.leafio import LeafIO
 from flexemu.stepping import take_step
 
 RA = 31
@@ -32,17 +33,17 @@ NULLIFY = -1  # a branch-likely not taken: its delay slot becomes a step that do
 NULLIFIED = 1  # bit 0 of pc: the delay slot at pc & ~3 is nullified
 
 
-def step(state: State, io: StepIO) -> None:
+def step(state: State, io: LeafIO) -> None:
     """Advance `state` by one step. `mem_root` is left to the caller (see module doc)."""
     take_step(state, io, _execute)
 
 
-def _execute(state: State, io: StepIO) -> None:
+def _execute(state: State, io: LeafIO) -> None:
     pc = state.pc
     if pc & NULLIFIED:
         state.pc, state.next_pc = state.next_pc, u32(state.next_pc + 4)
         return
-    word = io.read_word(aligned(pc, 4))
+    word = read_word(io, aligned(pc, 4))
     handler = OPCODES.get(word >> 26, _reserved)
     target = handler(state, io, word)
     if target is FALL_THROUGH:
@@ -77,11 +78,11 @@ def _set(state: State, reg: int, value: int) -> None:
         state.regs[reg] = value
 
 
-def _reserved(state: State, io: StepIO, word: int) -> int | None:
+def _reserved(state: State, io: LeafIO, word: int) -> int | None:
     raise StepPanic(Panic.RESERVED_INSTRUCTION)
 
 
-def _nop(state: State, io: StepIO, word: int) -> int | None:
+def _nop(state: State, io: LeafIO, word: int) -> int | None:
     return FALL_THROUGH
 
 
@@ -146,7 +147,7 @@ def _trap_condition(funct: int, x: int, y: int) -> bool:
     }[funct]
 
 
-def _special(state: State, io: StepIO, word: int) -> int | None:
+def _special(state: State, io: LeafIO, word: int) -> int | None:
     funct = word & 63
     rs, rt, rd, sa = _rs(word), _rt(word), _rd(word), _sa(word)
     regs = state.regs
@@ -227,7 +228,7 @@ def _special(state: State, io: StepIO, word: int) -> int | None:
 # ---------------------------------------------------------------- REGIMM (opcode 1)
 
 
-def _regimm(state: State, io: StepIO, word: int) -> int | None:
+def _regimm(state: State, io: LeafIO, word: int) -> int | None:
     rt = _rt(word)
     x = s32(state.regs[_rs(word)])
     imm = sext16(word)
@@ -256,14 +257,14 @@ def _regimm(state: State, io: StepIO, word: int) -> int | None:
 # ---------------------------------------------------------------- jumps and branches
 
 
-def _jump(state: State, io: StepIO, word: int) -> int | None:  # J, JAL
+def _jump(state: State, io: LeafIO, word: int) -> int | None:  # J, JAL
     _branch_check(state)
     if word >> 26 == 0x03:
         state.regs[RA] = u32(state.pc + 8)
     return (u32(state.pc + 4) & 0xF0000000) | ((word & 0x03FFFFFF) << 2)
 
 
-def _branch_compare(state: State, io: StepIO, word: int) -> int | None:
+def _branch_compare(state: State, io: LeafIO, word: int) -> int | None:
     """BEQ BNE BLEZ BGTZ and their -likely forms (opcodes 4-7, 20-23)."""
     op = word >> 26
     x, y = state.regs[_rs(word)], state.regs[_rt(word)]
@@ -282,7 +283,7 @@ def _branch_compare(state: State, io: StepIO, word: int) -> int | None:
 # ---------------------------------------------------------------- immediate arithmetic
 
 
-def _immediate(state: State, io: StepIO, word: int) -> int | None:
+def _immediate(state: State, io: LeafIO, word: int) -> int | None:
     """ADDI ADDIU SLTI SLTIU ANDI ORI XORI LUI (opcodes 8-15)."""
     op = word >> 26
     x = state.regs[_rs(word)]
@@ -319,7 +320,7 @@ def _count_leading(value: int, bit: int) -> int:
     return count
 
 
-def _special2(state: State, io: StepIO, word: int) -> int | None:
+def _special2(state: State, io: LeafIO, word: int) -> int | None:
     funct = word & 63
     x, y = state.regs[_rs(word)], state.regs[_rt(word)]
     acc = join64(state.hi, state.lo)
@@ -345,7 +346,7 @@ def _special2(state: State, io: StepIO, word: int) -> int | None:
 # ---------------------------------------------------------------- SPECIAL3 (opcode 31)
 
 
-def _special3(state: State, io: StepIO, word: int) -> int | None:
+def _special3(state: State, io: LeafIO, word: int) -> int | None:
     funct = word & 63
     rs, rt, rd, sa = _rs(word), _rt(word), _rd(word), _sa(word)
     x, y = state.regs[rs], state.regs[rt]
@@ -384,24 +385,24 @@ def _address(state: State, word: int) -> int:
     return u32(state.regs[_rs(word)] + sext16(word))
 
 
-def _load(state: State, io: StepIO, word: int) -> int | None:
+def _load(state: State, io: LeafIO, word: int) -> int | None:
     """LB LH LWL LW LBU LHU LWR (opcodes 32-38)."""
     op = word >> 26
     vaddr = _address(state, word)
     rt = _rt(word)
     if op in (0x21, 0x25):  # LH, LHU
         paddr = aligned(vaddr, 2)
-        half = (io.read_word(paddr & ~3) >> (16 - 8 * (paddr & 2))) & 0xFFFF
+        half = (read_word(io, paddr & ~3) >> (16 - 8 * (paddr & 2))) & 0xFFFF
         value = sext16(half) if op == 0x21 else half
     elif op == 0x23:  # LW
-        value = io.read_word(aligned(vaddr, 4))
+        value = read_word(io, aligned(vaddr, 4))
     elif op in (0x20, 0x24):  # LB, LBU
         paddr = translate(vaddr)
-        byte = (io.read_word(paddr & ~3) >> (24 - 8 * (paddr & 3))) & 0xFF
+        byte = (read_word(io, paddr & ~3) >> (24 - 8 * (paddr & 3))) & 0xFF
         value = sext8(byte) if op == 0x20 else byte
     else:  # LWL, LWR: the unaligned halves, big-endian
         paddr = translate(vaddr)
-        memory = io.read_word(paddr & ~3)
+        memory = read_word(io, paddr & ~3)
         old = state.regs[rt]
         shift = 8 * (paddr & 3)
         if op == 0x22:
@@ -413,17 +414,17 @@ def _load(state: State, io: StepIO, word: int) -> int | None:
     return FALL_THROUGH
 
 
-def _store(state: State, io: StepIO, word: int) -> int | None:
+def _store(state: State, io: LeafIO, word: int) -> int | None:
     """SB SH SWL SW SWR (opcodes 40-43, 46)."""
     op = word >> 26
     vaddr = _address(state, word)
     value = state.regs[_rt(word)]
     if op == 0x2B:  # SW
-        io.write_word(aligned(vaddr, 4), value)
+        write_word(io, aligned(vaddr, 4), value)
         return FALL_THROUGH
     paddr = aligned(vaddr, 2) if op == 0x29 else translate(vaddr)
     base = paddr & ~3
-    memory = io.read_word(base)
+    memory = read_word(io, base)
     shift = 8 * (paddr & 3)
     if op == 0x28:  # SB
         mask = 0xFF000000 >> shift
@@ -437,20 +438,20 @@ def _store(state: State, io: StepIO, word: int) -> int | None:
     else:  # SWR
         mask = u32(MASK32 << (24 - shift))
         merged = (memory & ~mask) | u32(value << (24 - shift))
-    io.write_word(base, merged & MASK32)
+    write_word(io, base, merged & MASK32)
     return FALL_THROUGH
 
 
-def _load_linked(state: State, io: StepIO, word: int) -> int | None:
+def _load_linked(state: State, io: LeafIO, word: int) -> int | None:
     """LL: load and remember (address, value) as the reservation."""
     vaddr = _address(state, word)
-    value = io.read_word(aligned(vaddr, 4))
+    value = read_word(io, aligned(vaddr, 4))
     state.ll_addr, state.ll_value = vaddr, value
     _set(state, _rt(word), value)
     return FALL_THROUGH
 
 
-def _store_conditional(state: State, io: StepIO, word: int) -> int | None:
+def _store_conditional(state: State, io: LeafIO, word: int) -> int | None:
     """SC: store only if the reservation's address matches and memory still holds its value.
 
     This is the rule of unicorn's QEMU core (a compare-and-swap against the
@@ -464,9 +465,9 @@ def _store_conditional(state: State, io: StepIO, word: int) -> int | None:
     success = False
     if vaddr == state.ll_addr:
         paddr = aligned(vaddr, 4)
-        success = io.read_word(paddr) == state.ll_value
+        success = read_word(io, paddr) == state.ll_value
         if success:
-            io.write_word(paddr, state.regs[rt])
+            write_word(io, paddr, state.regs[rt])
     _set(state, rt, int(success))
     return FALL_THROUGH
 
@@ -479,7 +480,7 @@ def _store_conditional(state: State, io: StepIO, word: int) -> int | None:
 # Moving data is supported; FPU arithmetic is a reserved-instruction panic.
 
 
-def _cop1(state: State, io: StepIO, word: int) -> int | None:
+def _cop1(state: State, io: LeafIO, word: int) -> int | None:
     fmt, rt, fs = _rs(word), _rt(word), _rd(word)
     if fmt == 0x00:  # MFC1
         _set(state, rt, state.fpr[fs])
@@ -494,7 +495,7 @@ def _cop1(state: State, io: StepIO, word: int) -> int | None:
     return FALL_THROUGH
 
 
-def _fpu_memory(state: State, io: StepIO, word: int) -> int | None:
+def _fpu_memory(state: State, io: LeafIO, word: int) -> int | None:
     """LWC1 LDC1 SWC1 SDC1 (opcodes 49, 53, 57, 61)."""
     op = word >> 26
     ft = _rt(word)
@@ -504,19 +505,19 @@ def _fpu_memory(state: State, io: StepIO, word: int) -> int | None:
         raise StepPanic(Panic.RESERVED_INSTRUCTION)
     paddr = aligned(vaddr, 8 if double else 4)
     if op == 0x31:  # LWC1
-        state.fpr[ft] = io.read_word(paddr)
+        state.fpr[ft] = read_word(io, paddr)
     elif op == 0x35:  # LDC1: the high word is first in memory
-        high, low = io.read_word(paddr), io.read_word(paddr + 4)
+        high, low = read_word(io, paddr), read_word(io, paddr + 4)
         state.fpr[ft + 1], state.fpr[ft] = high, low
     elif op == 0x39:  # SWC1
-        io.write_word(paddr, state.fpr[ft])
+        write_word(io, paddr, state.fpr[ft])
     else:  # SDC1
-        io.write_word(paddr, state.fpr[ft + 1])
-        io.write_word(paddr + 4, state.fpr[ft])
+        write_word(io, paddr, state.fpr[ft + 1])
+        write_word(io, paddr + 4, state.fpr[ft])
     return FALL_THROUGH
 
 
-Handler = Callable[[State, StepIO, int], "int | None"]
+Handler = Callable[[State, LeafIO, int], "int | None"]
 
 OPCODES: dict[int, Handler] = {
     0x00: _special,

@@ -11,7 +11,6 @@ calls fail with ENOSYS.
 
 from __future__ import annotations
 
-from flexemu.access import StepIO
 from flexemu.isa.mips import abi
 from flexemu.isa.mips.address import StepPanic, translate
 from flexemu.isa.mips.bits import u32
@@ -67,7 +66,7 @@ SYSCALLS: dict[int, linux.Call] = {
 }
 
 
-def syscall(state: State, io: StepIO) -> None:
+def syscall(state: State, io: LeafIO) -> None:
     """Execute the syscall the registers describe; updates registers, not pc."""
     regs = state.regs
     call = SYSCALLS.get(regs[abi.V0])

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from flexemu.errors import ProofError
 from flexemu.memory import Memory
-from flexemu.merkle import DEPTH, LEAF_BYTES
+from flexemu.merkle import DEPTH
 from flexemu.multiproof import TREE_NAMES, TreeProof, decode, encode, encode_tree
 
 
@@ -77,7 +77,7 @@ class FullIO:
     def write_leaf(self, index: int, data: bytes) -> None:
         if self.record:
             self._memory_leaves.touch(index)
-        self.memory.write_bytes(index * LEAF_BYTES, data)
+        self.memory.write_leaf(index, data)
 
 
 class _ProvenTree:

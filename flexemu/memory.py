@@ -21,6 +21,9 @@ from flexemu.merkle import (
 PAGE_MASK = PAGE_BYTES - 1
 
 
+_ZERO_LEAF = bytes(LEAF_BYTES)
+
+
 class Memory:
     """Byte-addressed 32-bit physical memory; big-endian word access."""
 
@@ -99,7 +102,22 @@ class Memory:
         return self._cache.root
 
     def leaf(self, leaf_index: int) -> bytes:
-        return self.read_bytes(leaf_index * LEAF_BYTES, LEAF_BYTES)
+        """The 32 bytes of one leaf: a page slice (a leaf never crosses a page), since every
+        reference access, word or buffer, goes through a leaf."""
+        addr = leaf_index * LEAF_BYTES
+        page = self.pages.get(addr >> PAGE_SHIFT)
+        if page is None:
+            return _ZERO_LEAF
+        offset = addr & PAGE_MASK
+        return bytes(page[offset : offset + LEAF_BYTES])
+
+    def write_leaf(self, leaf_index: int, data: bytes) -> None:
+        """Replace one leaf's 32 bytes."""
+        if len(data) != LEAF_BYTES:
+            raise ValueError(f"a leaf is {LEAF_BYTES} bytes, got {len(data)}")
+        addr = leaf_index * LEAF_BYTES
+        offset = addr & PAGE_MASK
+        self._page(addr >> PAGE_SHIFT)[offset : offset + LEAF_BYTES] = data
 
     def path(self, leaf_index: int) -> list[bytes]:
         """The siblings of one leaf against `root()`, bottom first."""

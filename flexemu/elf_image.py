@@ -20,6 +20,7 @@ from typing import Literal
 
 from flexemu.errors import LoaderError
 from flexemu.keccak import keccak256
+from flexemu.memory import Memory
 
 ByteOrder = Literal["little", "big"]
 
@@ -200,6 +201,14 @@ def parse_elf(elf: bytes, fmt: ElfFormat, name: str = "program") -> ElfProgram:
         0,
     )
     return ElfProgram(entry, tuple(result), phdr, phnum, phentsize, flags)
+
+
+def segment_memory(program: ElfProgram) -> Memory:
+    """A memory holding every loadable segment's bytes at its address (bss is zero already)."""
+    memory = Memory()
+    for segment in program.segments:
+        memory.write_bytes(segment.vaddr, segment.data)
+    return memory
 
 
 def page_up(value: int) -> int:

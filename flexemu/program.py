@@ -44,3 +44,15 @@ class Image:
     state: Any  # the ISA's state class
     memory: Memory
     input_memory: Memory
+
+    @classmethod
+    def sealed(cls, state: Any, memory: Memory, stdin: bytes) -> Image:
+        """The image of a loaded state: the input laid out as a memory of its own, and the
+        state's commitments to both (`mem_root`, `input_root`, `input_len`) filled in. Every
+        ISA's loader ends here, so the roots of an initial state mean the same for all."""
+        input_memory = Memory()
+        input_memory.write_bytes(0, stdin)
+        state.input_root = input_memory.root()
+        state.input_len = len(stdin)
+        state.mem_root = memory.root()
+        return cls(state, memory, input_memory)

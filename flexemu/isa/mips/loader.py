@@ -9,10 +9,16 @@ argv, env, stdin); the input is committed as its own Merkle tree.
 
 from __future__ import annotations
 
-from flexemu.elf_image import ElfFormat, build_stack, page_up, parse_elf, standard_auxv
+from flexemu.elf_image import (
+    ElfFormat,
+    build_stack,
+    page_up,
+    parse_elf,
+    segment_memory,
+    standard_auxv,
+)
 from flexemu.isa.mips import abi
 from flexemu.isa.mips.state import State
-from flexemu.memory import Memory
 from flexemu.program import Image, Program
 
 EM_MIPS = 8
@@ -23,9 +29,7 @@ FORMAT = ElfFormat("MIPS32 (big-endian)", EM_MIPS, 4, "big", USER_LIMIT)
 def load(program: Program) -> Image:
     """Build the initial state of `program` (docs/spec.md, "Initial state")."""
     elf = parse_elf(program.elf, FORMAT, program.name)
-    memory = Memory()
-    for segment in elf.segments:
-        memory.write_bytes(segment.vaddr, segment.data)
+    memory = segment_memory(elf)
     state = State()
     state.pc, state.next_pc = elf.entry, (elf.entry + 4) & 0xFFFFFFFF
     state.brk = page_up(elf.end)
@@ -34,9 +38,4 @@ def load(program: Program) -> Image:
         memory.write_bytes, abi.STACK_TOP, 4, "big", program.argv, program.env,
         standard_auxv(elf),
     )  # fmt: skip
-    input_memory = Memory()
-    input_memory.write_bytes(0, program.stdin)
-    state.input_root = input_memory.root()
-    state.input_len = len(program.stdin)
-    state.mem_root = memory.root()
-    return Image(state, memory, input_memory)
+    return Image.sealed(state, memory, program.stdin)

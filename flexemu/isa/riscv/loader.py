@@ -16,12 +16,12 @@ from flexemu.elf_image import (
     page_up,
     parse_elf,
     read_ident,
+    segment_memory,
     standard_auxv,
 )
 from flexemu.errors import LoaderError
 from flexemu.isa.riscv.io import ADDRESS_LIMIT
 from flexemu.isa.riscv.state import RiscvState
-from flexemu.memory import Memory
 from flexemu.program import Image, Program
 
 EM_RISCV = 243
@@ -75,9 +75,7 @@ def load_riscv(program: Program) -> Image:
     """Build the initial state of a RISC-V `program` (docs/spec.md, section R8)."""
     xlen, elf = parse_riscv_elf(program.elf, program.name)
     assert STACK_TOP <= ADDRESS_LIMIT
-    memory = Memory()
-    for segment in elf.segments:
-        memory.write_bytes(segment.vaddr, segment.data)
+    memory = segment_memory(elf)
     state = RiscvState(xlen=xlen)
     state.pc = elf.entry
     state.brk = page_up(elf.end)
@@ -86,9 +84,4 @@ def load_riscv(program: Program) -> Image:
         memory.write_bytes, STACK_TOP, xlen // 8, "little", program.argv, program.env,
         standard_auxv(elf),
     )  # fmt: skip
-    input_memory = Memory()
-    input_memory.write_bytes(0, program.stdin)
-    state.input_root = input_memory.root()
-    state.input_len = len(program.stdin)
-    state.mem_root = memory.root()
-    return Image(state, memory, input_memory)
+    return Image.sealed(state, memory, program.stdin)

@@ -47,6 +47,8 @@ STDIN = bytes(range(0x41, 0x41 + 70))  # 70 bytes: two full input leaves and 6 b
 OUT = bytes.fromhex("5a" * 32)  # an output hash from earlier writes
 
 EBADF, ENOMEM, EFAULT, EINVAL, ENOSYS = abi.EBADF, abi.ENOMEM, abi.EFAULT, abi.EINVAL, abi.ENOSYS
+#: fcntl and fcntl64 (F_GETLK64 is 33 on o32): one subset, the same answers.
+FCNTL_CALLS = (("fcntl", abi.SYS_FCNTL), ("fcntl64", abi.SYS_FCNTL64))
 
 
 @pytest.fixture(scope="module")
@@ -220,17 +222,20 @@ CASES.update({
        for number, name in ((abi.SYS_MUNMAP, "munmap"), (abi.SYS_MPROTECT, "mprotect"),
                             (abi.SYS_MADVISE, "madvise"))
        for args in ((MMAP_BASE, 4096, 3), (KSEG2, MASK32, MASK32))},
-    # ---- fcntl(fd, cmd): the standard descriptors only; no FD_CLOEXEC, fixed access modes
-    **{f"fcntl {fd} {name}": (call(abi.SYS_FCNTL, fd, command, 1), ok(value))
+    # ---- fcntl(fd, cmd) and fcntl64 (glibc's fcntl on o32): the standard descriptors only;
+    # no FD_CLOEXEC, fixed access modes
+    **{f"{call_name} {fd} {name}": (call(number, fd, command, 1), ok(value))
+       for call_name, number in FCNTL_CALLS
        for fd in (0, 1, 2)
        for name, command, value in (
            ("F_GETFD", abi.F_GETFD, 0), ("F_SETFD", abi.F_SETFD, 0),
            ("F_GETFL", abi.F_GETFL, abi.O_RDONLY if fd == 0 else abi.O_WRONLY))},
-    **{f"fcntl fd {fd}": (call(abi.SYS_FCNTL, fd, abi.F_GETFL), error(EBADF))
-       for fd in (3, 257, MASK32)},
-    "fcntl bad fd and bad command": (call(abi.SYS_FCNTL, 3, 99), error(EBADF)),
-    **{f"fcntl command {command}": (call(abi.SYS_FCNTL, 1, command), error(EINVAL))
-       for command in (0, 4, 1030, MASK32)},
+    **{f"{call_name} fd {fd}": (call(number, fd, abi.F_GETFL), error(EBADF))
+       for call_name, number in FCNTL_CALLS for fd in (3, 257, MASK32)},
+    **{f"{call_name} bad fd and bad command": (call(number, 3, 99), error(EBADF))
+       for call_name, number in FCNTL_CALLS},
+    **{f"{call_name} command {command}": (call(number, 1, command), error(EINVAL))
+       for call_name, number in FCNTL_CALLS for command in (0, 4, 1030, 33, MASK32)},
     "set_thread_area": (call(abi.SYS_SET_THREAD_AREA, 0x7FFF_7000), ok(0, tls=0x7FFF_7000)),
     "set_thread_area 0": (call(abi.SYS_SET_THREAD_AREA, 0), ok(0, tls=0)),
     "set_thread_area -1": (call(abi.SYS_SET_THREAD_AREA, MASK32), ok(0, tls=MASK32)),

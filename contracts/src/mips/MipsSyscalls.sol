@@ -39,6 +39,7 @@ library MipsSyscalls {
     uint256 private constant SYS_MUNMAP = 4091;
     uint256 private constant SYS_MPROTECT = 4125;
     uint256 private constant SYS_MMAP2 = 4210;
+    uint256 private constant SYS_FCNTL64 = 4220;
     uint256 private constant SYS_MADVISE = 4218;
     uint256 private constant SYS_GETTID = 4222;
     uint256 private constant SYS_EXIT_GROUP = 4246;
@@ -82,7 +83,7 @@ library MipsSyscalls {
             (result, errno) = sysWrite(s, io, a0, a1, a2);
         } else if (number == SYS_BRK) {
             result = sysBrk(s, a0);
-        } else if (number == SYS_FCNTL) {
+        } else if (number == SYS_FCNTL || number == SYS_FCNTL64) {
             (result, errno) = sysFcntl(a0, a1);
         } else if (number == SYS_MMAP || number == SYS_MMAP2) {
             (result, errno) = sysMmap(s, a0, a1, a3);

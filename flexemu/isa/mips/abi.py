@@ -26,6 +26,7 @@ SYS_MMAP = 4090
 SYS_MUNMAP = 4091
 SYS_MPROTECT = 4125
 SYS_MMAP2 = 4210
+SYS_FCNTL64 = 4220  # on o32, glibc's fcntl(); the same subset as 4055
 SYS_MADVISE = 4218
 SYS_GETTID = 4222
 SYS_EXIT_GROUP = 4246
@@ -59,7 +60,7 @@ SYSCALL_NAMES: dict[int, str] = {
     4005: "open", 4006: "close", 4019: "lseek", 4024: "getuid", 4037: "kill",
     4049: "geteuid", 4054: "ioctl", 4076: "getrlimit", 4085: "readlink", 4108: "fstat",
     4116: "sysinfo", 4122: "uname", 4140: "_llseek", 4146: "writev", 4194: "rt_sigaction",
-    4195: "rt_sigprocmask", 4215: "fstat64", 4220: "fcntl64", 4263: "clock_gettime",
+    4195: "rt_sigprocmask", 4215: "fstat64", 4263: "clock_gettime",
     4266: "tgkill", 4288: "openat", 4293: "fstatat64", 4309: "set_robust_list",
     4338: "prlimit64", 4353: "getrandom", 4366: "statx", 4367: "rseq", 4403: "clock_gettime64",
 }  # fmt: skip

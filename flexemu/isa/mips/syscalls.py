@@ -54,6 +54,7 @@ SYSCALLS: dict[int, linux.Call] = {
     abi.SYS_WRITE: linux.sys_write,
     abi.SYS_BRK: linux.sys_brk,
     abi.SYS_FCNTL: linux.sys_fcntl,
+    abi.SYS_FCNTL64: linux.sys_fcntl,
     abi.SYS_MMAP: linux.sys_mmap,
     abi.SYS_MMAP2: linux.sys_mmap,
     abi.SYS_MUNMAP: linux.returns(0),

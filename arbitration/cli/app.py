@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from typer._coercion import RuntimeParam, build_runtime_param
+from typer._param_types import coerce_cli_path
 from typer.core import TyperGroup
 
 from flexemu.errors import FlexEmuError, ProofError
@@ -33,8 +34,13 @@ class LazyCoercion(RuntimeParam):
     `flexemu-game run`'s start-up. Here an absent value never builds one (typer's own
     `RuntimeParam.coerce` returns None or () for it first), a `str` or `list[str]` value
     is taken as it is (a command-line word is already a `str`: a non-UTF-8 byte arrives
-    surrogate-escaped and the loader hands the guest its bytes back), and any other value
-    gets typer's own coercion, so ranges, paths and flags behave exactly as before.
+    surrogate-escaped and the loader hands the guest its bytes back), a flag's `bool` is
+    taken as it is (pydantic's bool validation returns a bool unchanged), a `Path` word
+    becomes a `Path` and goes through typer's own path checks (`coerce_cli_path`, which builds
+    a TypeAdapter only for a value that is not a `Path` yet), and any other value gets typer's
+    own coercion, so ranges, paths and flags behave exactly as before. The flag and the path
+    matter to `simulate` (`--json SCENARIO`): they put pydantic (~0.1 s with typer's adapter
+    module and pydantic's plugin scan) before the parties' runs could start.
     """
 
     descriptor: Any
@@ -44,6 +50,12 @@ class LazyCoercion(RuntimeParam):
             return str(value)
         if self.annotation == list[str]:
             return [str(item) for item in (value if isinstance(value, (list, tuple)) else [value])]
+        if self.annotation is bool and isinstance(value, bool):
+            return value
+        info = self.parameter_info
+        plain_path = self.annotation is Path and info.parser is None and info.path_type is None
+        if plain_path and isinstance(value, str):
+            return coerce_cli_path(Path(value), info, path_type=Path, param=param, ctx=ctx)
         return build_runtime_param(self.descriptor)._coerce_value(value, param=param, ctx=ctx)
 
 

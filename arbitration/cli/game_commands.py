@@ -35,18 +35,19 @@ def simulate(
     ] = None,
 ) -> None:
     """Play the dispute a scenario describes on an in-process chain and narrate it."""
-    # Imported here: registering the command must stay cheap for `--help` and `run`.
+    # Imported here: registering the command must stay cheap for `--help` and `run`. The
+    # parties' runs start first, in threads, and go on while everything else loads (the
+    # chain stack slowly): what the command needs before them is the scenario alone.
+    from arbitration.simulation.scenario import load_scenario
+    from arbitration.simulation.tracing import Traces
+
+    scenario = load_scenario(scenario_file)
+    traces = Traces(scenario)
     from rich.console import Console
 
     from arbitration.simulation.report import build_report, dumps_report, expectation_text
-    from arbitration.simulation.scenario import load_scenario
-    from arbitration.simulation.tracing import Traces
+    from arbitration.simulation.simulator import simulate as play
     from flexemu.files import write_atomic
-
-    scenario = load_scenario(scenario_file)
-    # The parties' runs start now, in threads, and go on while the chain stack loads.
-    traces = Traces(scenario)
-    from arbitration.simulation.simulator import simulate as play  # the chain stack loads slowly
 
     chain = None
     if rpc_url is not None:

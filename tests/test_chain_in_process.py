@@ -10,7 +10,7 @@ from eth_utils import keccak
 
 from arbitration.chain.base import Chain
 from arbitration.chain.errors import ChainError
-from arbitration.chain.in_process import InProcessChain
+from arbitration.chain.in_process import ZERO_ADDRESS, InProcessChain
 from arbitration.chain.receipt import Receipt
 from arbitration.contracts.deploy import deploy_game
 from arbitration.contracts.game import Game
@@ -143,3 +143,35 @@ def test_the_same_moves_make_the_same_blocks() -> None:
         hashes.append([chain.w3.eth.get_block(r.block_number)["hash"] for r in receipts])
     assert hashes[0] == hashes[1]
     assert len(set(hashes[0])) == len(hashes[0])  # one block per transaction
+
+
+class MineAllChain(InProcessChain):
+    """The fast path as it was: py-evm's own ``mine_all``, validation and read-back
+    included."""
+
+    @staticmethod
+    def _mine(pyevm, transaction, mix_hash):  # type: ignore[no-untyped-def, override]
+        result, receipts, computations = pyevm.mine_all(
+            [transaction], coinbase=ZERO_ADDRESS, mix_hash=mix_hash
+        )
+        return result.imported_block, receipts[0], computations[0]
+
+
+def test_mining_one_block_is_mine_all_without_its_checks() -> None:
+    """`InProcessChain._mine` skips mine_all's validation of the block it built and its
+    read-back: every block (hash, so state, transactions, receipts and logs roots), every
+    receipt and every failure come out as mine_all makes them, time travel included."""
+    ours, theirs = InProcessChain.fresh(genesis_timestamp=GENESIS), MineAllChain.fresh(
+        genesis_timestamp=GENESIS
+    )
+    played = [play(chain) for chain in (ours, theirs)]
+    assert [comparable(r) for r in played[0][0]] == [comparable(r) for r in played[1][0]]
+    failures = [[(e.name, str(e), e.receipt and e.receipt.gas_used) for e in p[1]] for p in played]
+    assert failures[0] == failures[1]
+    head = ours.block_number()
+    assert head == theirs.block_number() > 10
+    for number in range(head + 1):
+        mined = [c.pyevm.get_canonical_block_by_number(number) for c in (ours, theirs)]
+        assert mined[0] == mined[1]
+        assert mined[0].hash == mined[1].hash
+    assert ours.pyevm.header == theirs.pyevm.header  # the pending block too

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from arbitration.cli.app import app
+from arbitration.cli.app import app, loading_without_gc
 
 PROGRAMS = Path(__file__).resolve().parents[1] / "scenarios" / "programs"
 
@@ -117,3 +118,18 @@ def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_loading_without_gc_freezes_what_it_loaded_and_collects_again() -> None:
+    assert gc.isenabled()
+    before = gc.get_freeze_count()
+    with loading_without_gc():
+        assert not gc.isenabled()
+        loaded = [[index] for index in range(1000)]
+    assert gc.isenabled()
+    assert gc.get_freeze_count() >= before + len(loaded)  # out of every later collection
+    gc.unfreeze()
+    with pytest.raises(KeyError), loading_without_gc():  # a failed load turns it back on too
+        raise KeyError("x")
+    assert gc.isenabled()
+    gc.unfreeze()

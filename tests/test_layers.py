@@ -17,8 +17,13 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import pytest
+import typer
+from typer.testing import CliRunner
+
+from arbitration.cli.app import OneLineErrors
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("flexemu", "arbitration")
@@ -348,3 +353,35 @@ def test_the_probe_sees_an_option_value_coerced_by_typer(tmp_path: Path) -> None
     """A given int option still goes through typer's own coercion (its range check)."""
     loaded = chain_modules_after(["run", "--max-steps", "5", HELLO], tmp_path, STARTUP_WEIGHTS)
     assert "pydantic" in loaded
+
+
+def test_a_path_and_a_flag_are_coerced_without_pydantic(tmp_path: Path) -> None:
+    """`simulate --json SCENARIO` and `run --stdin FILE`: typer's path checks, no pydantic
+    (it would load before the parties' runs could start)."""
+    (tmp_path / "input").write_bytes(b"x")
+    assert chain_modules_after(["run", "--stdin", "input", HELLO], tmp_path, STARTUP_WEIGHTS) == []
+    missing = ["simulate", "--json", "missing.yaml"]  # fails reading it: after the coercion
+    assert chain_modules_after(missing, tmp_path, ("pydantic", "typer._adapters")) == []
+
+
+def test_a_path_option_keeps_typers_checks_and_type(tmp_path: Path) -> None:
+    """The path shortcut still runs typer's checks (here `exists`) and hands the command a
+    `Path`; a flag arrives as the bool it is."""
+    seen: list[object] = []
+    probe = typer.Typer(cls=OneLineErrors)
+
+    @probe.command()
+    def check(
+        where: Annotated[Path, typer.Argument(exists=True)],
+        flag: Annotated[bool, typer.Option("--flag")] = False,
+    ) -> None:
+        seen.extend((where, flag))
+
+    @probe.command()
+    def other() -> None:  # two commands: `check` stays a subcommand
+        pass
+
+    missing = CliRunner().invoke(probe, ["check", str(tmp_path / "nope")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    assert CliRunner().invoke(probe, ["check", "--flag", str(tmp_path)]).exit_code == 0
+    assert seen == [tmp_path, True] and isinstance(seen[0], Path)

@@ -15,3 +15,10 @@ import os
 # module is imported through this package, which runs first. An explicit ETH_HASH_BACKEND is
 # left alone.
 os.environ.setdefault("ETH_HASH_BACKEND", "pysha3")
+
+# py-evm's BLS12-381 and bn128 precompiles load their curve tables at import time (~0.25 s,
+# half of loading py-evm), for precompiles our contracts never call: they load on first call
+# instead. Like the hash backend, this must precede the first `import eth`.
+from arbitration.chain.deferred_precompiles import install as _defer_precompiles
+
+_defer_precompiles()

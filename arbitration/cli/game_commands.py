@@ -13,7 +13,13 @@ from typing import Annotated
 
 import typer
 
-from arbitration.cli.app import app, print_incident, print_json, reports_errors
+from arbitration.cli.app import (
+    app,
+    loading_without_gc,
+    print_incident,
+    print_json,
+    reports_errors,
+)
 
 
 @app.command()
@@ -35,18 +41,20 @@ def simulate(
     ] = None,
 ) -> None:
     """Play the dispute a scenario describes on an in-process chain and narrate it."""
-    # Imported here: registering the command must stay cheap for `--help` and `run`.
-    from rich.console import Console
+    # Imported here: registering the command must stay cheap for `--help` and `run`. The
+    # parties' runs start first, in threads, and go on while everything else loads (the
+    # chain stack slowly): what the command needs before them is the scenario alone.
+    with loading_without_gc():
+        from arbitration.simulation.scenario import load_scenario
+        from arbitration.simulation.tracing import Traces
 
-    from arbitration.simulation.report import build_report, dumps_report, expectation_text
-    from arbitration.simulation.scenario import load_scenario
-    from arbitration.simulation.tracing import Traces
-    from flexemu.files import write_atomic
+        scenario = load_scenario(scenario_file)
+        traces = Traces(scenario)
+        from rich.console import Console
 
-    scenario = load_scenario(scenario_file)
-    # The parties' runs start now, in threads, and go on while the chain stack loads.
-    traces = Traces(scenario)
-    from arbitration.simulation.simulator import simulate as play  # the chain stack loads slowly
+        from arbitration.simulation.report import build_report, dumps_report, expectation_text
+        from arbitration.simulation.simulator import simulate as play
+        from flexemu.files import write_atomic
 
     chain = None
     if rpc_url is not None:

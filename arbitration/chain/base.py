@@ -36,6 +36,7 @@ from eth_utils.exceptions import ValidationError as EthValidationError
 
 from arbitration.chain.artifacts import EVM_FORK, all_error_abis, load_artifact
 from arbitration.chain.errors import (
+    ERROR_STRING_SELECTOR,
     REVERT_PREFIX,
     ChainError,
     ErrorDecoder,
@@ -139,6 +140,15 @@ class Chain:
             return self.errors.to_error(data, receipt)
         text = msg[len(REVERT_PREFIX) :] if msg.startswith(REVERT_PREFIX) else msg
         return ChainError(text or "execution reverted", receipt=receipt)
+
+    def _revert_failure(self, data: bytes, receipt: Receipt | None) -> ChainError:
+        """The ChainError of a transaction's own revert data, as the web3 path raises it (its
+        replay goes through eth-tester, which hands over an ``Error(string)`` revert as its
+        text alone)."""
+        if data[:4] == ERROR_STRING_SELECTOR:
+            _, args = self.errors.decode(data)
+            return ChainError(str(args[0]) if args else "execution reverted", receipt=receipt)
+        return self.errors.to_error(data, receipt)
 
     # ---- contracts -------------------------------------------------------------------------
 

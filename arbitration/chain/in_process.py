@@ -50,7 +50,7 @@ from hexbytes import HexBytes
 from arbitration.chain.abi_contract import AbiCall, AbiContract
 from arbitration.chain.artifacts import EVM_FORK
 from arbitration.chain.base import DEFAULT_TX_GAS, Chain, call_target
-from arbitration.chain.errors import ERROR_STRING_SELECTOR, ChainError
+from arbitration.chain.errors import ChainError
 from arbitration.chain.genesis import account_keys, genesis_chain
 from arbitration.chain.receipt import Receipt
 
@@ -379,11 +379,7 @@ class InProcessChain(Chain):
         eth-tester, which hands over an ``Error(string)`` revert as its text alone)."""
         if not isinstance(error, Revert):  # out of gas, invalid opcode...
             return ChainError(str(error) or "execution failed", receipt=receipt)
-        data = bytes(error.args[0]) if error.args else b""
-        if data[:4] == ERROR_STRING_SELECTOR:
-            _, args = self.errors.decode(data)
-            return ChainError(str(args[0]) if args else "execution reverted", receipt=receipt)
-        return self.errors.to_error(data, receipt)
+        return self._revert_failure(bytes(error.args[0]) if error.args else b"", receipt)
 
     # ---- logs ------------------------------------------------------------------------------
 

@@ -333,6 +333,25 @@ def calldata_floor_gas(calldata: bytes) -> int:
     return TX_BASE_GAS + FLOOR_GAS_PER_TOKEN * (zeros + 4 * (len(calldata) - zeros))
 
 
+def prague_gas_used(cancun_gas_used: int, calldata: bytes, gas_limit: int) -> int:
+    """The gas a transaction pays under Prague, from what it paid under Cancun rules.
+
+    EIP-7623 (Prague) is the only Prague transaction rule our transactions meet (no
+    EIP-7702 authorisations, no blobs, no requests): a transaction pays at least
+    ``21000 + 10 * tokens`` (a zero calldata byte 1 token, any other 4), whatever its
+    execution and refunds, and a contract creation's 32,000 and initcode word costs are not
+    in that floor; a transaction whose gas limit is below the floor is invalid (ValueError),
+    which rejects it before it runs.
+
+    Why here: pyrevm's "Prague" spec applies none of it (the revm host runs Cancun and adds
+    this), and py-evm 0.12.1b1 applies the floor but not the validity rule (it mines such a
+    transaction and charges it more than its limit), so both in-process hosts check it."""
+    floor = calldata_floor_gas(calldata)
+    if gas_limit < floor:
+        raise ValueError(f"gas limit {gas_limit} is below the EIP-7623 calldata floor {floor}")
+    return max(cancun_gas_used, floor)
+
+
 def call_target(fn_call: Any) -> tuple[str | None, bytes]:
     """(to, calldata) of what `Chain.transact` accepts: a bound web3 contract function, a
     constructor, or a pre-encoded call with `to` and `data` (the moves of

@@ -49,7 +49,7 @@ from hexbytes import HexBytes
 
 from arbitration.chain.abi_contract import AbiCall, AbiContract
 from arbitration.chain.artifacts import EVM_FORK
-from arbitration.chain.base import DEFAULT_TX_GAS, Chain, call_target
+from arbitration.chain.base import DEFAULT_TX_GAS, Chain, call_target, prague_gas_used
 from arbitration.chain.errors import ChainError
 from arbitration.chain.genesis import account_keys, genesis_chain
 from arbitration.chain.receipt import Receipt
@@ -318,6 +318,10 @@ class InProcessChain(Chain):
         blocks, receipts and transaction hashes), so every web3 call keeps working. A
         revert's reason is the transaction's own revert data: no replay."""
         to, data = call_target(fn_call)
+        try:
+            prague_gas_used(0, data, gas)  # EIP-7623 validity, which py-evm does not check
+        except ValueError as exc:
+            raise ChainError(f"invalid transaction: {exc}") from exc
         pyevm = self.pyevm
         origin = to_canonical_address(sender)
         nonce = self._nonce_in_process(origin)

@@ -52,7 +52,7 @@ from arbitration.chain.accounts import (
     TESTER_CHAIN_ID,
     account_keys,
 )
-from arbitration.chain.base import DEFAULT_TX_GAS, Chain, call_target, calldata_floor_gas
+from arbitration.chain.base import DEFAULT_TX_GAS, Chain, call_target, prague_gas_used
 from arbitration.chain.errors import ChainError
 from arbitration.chain.receipt import Receipt
 from arbitration.chain.typed_transaction import dynamic_fee_transaction_hash
@@ -63,23 +63,11 @@ REVM_SPEC = "Cancun"
 FEE_PER_GAS = 10**9
 ZERO_ADDRESS = "0x" + "00" * 20
 
-INSTALL_HINT = "--chain revm needs pyrevm: pip install -e '.[revm]'"
+INSTALL_HINT = "--chain revm needs pyrevm, an optional extra: pip install -e '.[revm]'"
 
 
-def prague_gas_used(cancun_gas_used: int, calldata: bytes, gas_limit: int) -> int:
-    """The gas a transaction pays under Prague, from what it paid under Cancun rules.
-
-    EIP-7623 (Prague) is the only Prague transaction rule our transactions meet (no
-    EIP-7702 authorisations, no blobs, no requests): a transaction pays at least
-    ``21000 + 10 * tokens`` (a zero calldata byte 1 token, any other 4), whatever its
-    execution and refunds, and a contract creation's 32,000 and initcode word costs are not
-    in that floor; a transaction whose gas limit is below the floor is invalid (ValueError),
-    which rejects it before it runs. pyrevm's "Prague" spec does not apply this rule, hence
-    this function."""
-    floor = calldata_floor_gas(calldata)
-    if gas_limit < floor:
-        raise ValueError(f"gas limit {gas_limit} is below the EIP-7623 calldata floor {floor}")
-    return max(cancun_gas_used, floor)
+class HostUnavailableError(ValueError):
+    """The chosen host's package is not installed (bad input for the CLI: exit 2)."""
 
 
 # ---- the world state ---------------------------------------------------------------------
@@ -133,8 +121,10 @@ class RevmChain(Chain):
     transaction, with the in-process py-evm chain's accounts, blocks and hashes."""
 
     def __init__(self, num_accounts: int, genesis_timestamp: int | None) -> None:
-        import pyrevm  # only when chosen: `load_pyrevm` gives the missing package its one line
-
+        try:
+            import pyrevm  # only here: a command that does not choose revm never loads it
+        except ModuleNotFoundError as exc:
+            raise HostUnavailableError(INSTALL_HINT) from exc
         self._pyrevm = pyrevm
         self.last_receipt = None
         self._keys = {

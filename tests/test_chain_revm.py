@@ -13,6 +13,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -27,6 +28,8 @@ from arbitration.contracts.deploy import deploy_verifier
 from arbitration.simulation.report import build_report
 from arbitration.simulation.scenario import load_scenario
 from arbitration.simulation.simulator import default_chain, simulate
+from arbitration.simulation.sweep_run import run_case, traced
+from arbitration.simulation.sweep_spec import expand, load_sweep
 from flexemu.proof import prove
 
 REPO = Path(__file__).resolve().parents[1]
@@ -163,19 +166,38 @@ def test_what_revm_does_not_model_is_refused_by_name() -> None:
         chain.call(view, block=0)
 
 
-def test_simulate_without_pyrevm_exits_2_with_how_to_install_it() -> None:
+@pytest.mark.parametrize("command", ["simulate", "sweep"])
+def test_choosing_revm_without_pyrevm_exits_2_with_how_to_install_it(
+    command: str, tmp_path: Path
+) -> None:
     """pyrevm made unimportable (a None entry in sys.modules) in a real `flexemu-game`
-    process: one line, exit 2, no traceback."""
+    process: one line, exit 2, no traceback, nothing played."""
     code = (
         "import sys; sys.modules['pyrevm'] = None; "
         "from arbitration.cli.main import main; main()"
     )
-    scenario = str(REPO / "scenarios" / "forged-proof-proposer.yaml")
+    if command == "simulate":
+        scenario = REPO / "scenarios" / "forged-proof-proposer.yaml"
+        args = ["simulate", "--chain", "revm", str(scenario)]
+    else:
+        sweep = REPO / "scenarios" / "sweeps" / "quick-sweep.yaml"
+        args = ["sweep", "--chain", "revm", "--out", str(tmp_path / "out"), str(sweep)]
     finished = subprocess.run(
-        [sys.executable, "-c", code, "simulate", "--chain", "revm", scenario],
-        capture_output=True,
-        text=True,
-        check=False,
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=False
     )
     assert finished.returncode == 2
     assert finished.stderr.strip() == f"error: {INSTALL_HINT}"
+
+
+def test_a_sweep_row_is_the_same_on_both_hosts() -> None:
+    """Sweeps choose the host per game (`run_case(case, host)`): every case of the quick
+    sweep's RV32 program gives the same row on both, but for its wall time and worker."""
+    sweep = load_sweep(REPO / "scenarios" / "sweeps" / "quick-sweep.yaml")
+    programs = [p for p in sweep.programs if p.label == "tiny_sum-rv32"]
+    cases = expand(replace(sweep, programs=programs), {p.label: traced(p.spec) for p in programs})
+    assert len(cases) >= 5
+    for case in cases:
+        rows = [run_case(case, host) for host in ("pyevm", "revm")]
+        for row in rows:
+            del row["wall_seconds"], row["worker"]
+        assert rows[1] == rows[0]

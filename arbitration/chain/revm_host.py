@@ -70,6 +70,16 @@ class HostUnavailableError(ValueError):
     """The chosen host's package is not installed (bad input for the CLI: exit 2)."""
 
 
+def available() -> Any:
+    """The pyrevm module, imported here and only here (a command that does not choose revm
+    never loads it); HostUnavailableError with the install line when it is missing."""
+    try:
+        import pyrevm
+    except ModuleNotFoundError as exc:
+        raise HostUnavailableError(INSTALL_HINT) from exc
+    return pyrevm
+
+
 # ---- the world state ---------------------------------------------------------------------
 
 
@@ -121,11 +131,7 @@ class RevmChain(Chain):
     transaction, with the in-process py-evm chain's accounts, blocks and hashes."""
 
     def __init__(self, num_accounts: int, genesis_timestamp: int | None) -> None:
-        try:
-            import pyrevm  # only here: a command that does not choose revm never loads it
-        except ModuleNotFoundError as exc:
-            raise HostUnavailableError(INSTALL_HINT) from exc
-        self._pyrevm = pyrevm
+        self._pyrevm = available()
         self.last_receipt = None
         self._keys = {
             to_checksum_address(k.public_key.to_canonical_address()): k

@@ -10,6 +10,7 @@ on both hosts, a forged proof's named error through revm, and what the host refu
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -201,3 +202,17 @@ def test_a_sweep_row_is_the_same_on_both_hosts() -> None:
         for row in rows:
             del row["wall_seconds"], row["worker"]
         assert rows[1] == rows[0]
+
+
+@pytest.mark.parametrize("command", ["simulate", "sweep"])
+def test_help_names_the_hosts_and_how_to_install_revm(command: str) -> None:
+    finished = subprocess.run(
+        [sys.executable, "-c", "from arbitration.cli.main import main; main()", command, "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert finished.returncode == 0
+    assert "--chain" in finished.stdout
+    assert "pip install -e '.[revm]'" in finished.stdout

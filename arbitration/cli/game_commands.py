@@ -44,7 +44,7 @@ def simulate(
         typer.Option(
             "--chain",
             help="The in-process EVM: pyevm (the reference) or revm (fast, for sweeps; "
-            "pip install -e '.[revm]'). Same gas, hashes and report.",
+            "pip install -e '.\\[revm]'). Same gas, hashes and report.",
         ),
     ] = "pyevm",
 ) -> None:

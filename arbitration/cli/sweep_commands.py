@@ -46,7 +46,7 @@ def sweep(
         typer.Option(
             "--chain",
             help="The in-process EVM of every game: pyevm (the reference) or revm (fast; "
-            "pip install -e '.[revm]'). Same gas and winners.",
+            "pip install -e '.\\[revm]'). Same gas and winners.",
         ),
     ] = "pyevm",
 ) -> None:

@@ -9,7 +9,10 @@ commitment). Runs alternate, `--repeats` of each, and the best wall time of each
 (CPU time from rusage beside it: on a shared machine it moves far less than wall time). The
 simulator's own phase split (from its JSON report) says where the dispute's time goes.
 
-Usage: python benchmarks/dispute_process.py [SCENARIO.yaml] [--repeats N]
+`--chain revm` plays the dispute on the revm host (`simulate --chain revm`; py-evm is the
+default here as in the CLI). Every run's wall time is printed beside the best.
+
+Usage: python benchmarks/dispute_process.py [SCENARIO.yaml] [--repeats N] [--chain pyevm|revm]
 (default: scenarios/rv64-lying-proposer-midway-loop.yaml, loop.rv64, 41.7M steps)
 """
 
@@ -46,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("scenario", type=Path, nargs="?", default=DEFAULT)
     parser.add_argument("--repeats", type=int, default=3, help="runs of each (default 3)")
+    parser.add_argument("--chain", default="pyevm", help="simulate's host: pyevm or revm")
     options = parser.parse_args(argv)
     scenario = load_scenario(options.scenario)
     stdin_file = None
@@ -55,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     runs: list[Finished] = []
     disputes: list[Finished] = []
-    simulate = [*FLEXEMU_GAME, "simulate", "--json", str(options.scenario)]
+    simulate = [*FLEXEMU_GAME, "simulate", "--json", "--chain", options.chain]
+    simulate.append(str(options.scenario))
     try:
         for attempt in range(1, options.repeats + 1):  # alternate, keep the best of each
             with console.status(f"flexemu-game run ({attempt}/{options.repeats}) ..."):
@@ -73,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     report = json.loads(dispute.stdout)
     ratio = dispute.wall / run.wall
 
-    table = Table(title=f"{scenario.name}: N = {report['trace_length']:,} steps")
+    table = Table(
+        title=f"{scenario.name}: N = {report['trace_length']:,} steps, {report['chain']}"
+    )
     table.add_column("measure")
     table.add_column("wall s", justify="right")
     table.add_column("CPU s", justify="right")
@@ -89,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
     )
     console.print(table)
+    every = ", ".join(f"{d.wall:.2f}/{r.wall:.2f}" for d, r in zip(disputes, runs, strict=True))
+    console.print(f"every attempt, simulate/run wall s: {every}")
     console.print(
         f"verdict: {report['winner']} ({report['reason']}), step {report['disputed_step']}; "
         f"matched: {report['matched']}"

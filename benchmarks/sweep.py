@@ -11,13 +11,17 @@ sweep cannot scale better than that.
 Each cluster is started and warmed first (every worker imports the game stack and traces the
 program once, as a sweep's first task would): the clock runs from the first submission to the
 last result, which is what a long sweep's throughput is made of.
-Usage: python benchmarks/sweep.py [CASES]   (default 200; the program is tiny_sum, 307 steps)
+`--chain revm` plays every game on the revm host (`sweep --chain revm`); `--hosts` instead
+compares the two hosts' games per minute on 2 workers, each row's gas checked equal.
+
+Usage: python benchmarks/sweep.py [CASES] [--chain pyevm|revm] [--hosts]
+(default 200 cases; the program is tiny_sum, 307 steps)
 """
 
 from __future__ import annotations
 
+import argparse
 import multiprocessing
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -72,31 +76,61 @@ def machine_parallelism(count: int = 8_000_000) -> float:
     return 2 * one / two
 
 
-def throughput(workers: int, cases: list[SweepCase]) -> tuple[float, int]:
+def throughput(
+    workers: int, cases: list[SweepCase], host: str = "pyevm"
+) -> tuple[float, list[dict]]:
     """Games per minute on a local cluster of `workers` processes, and the rows it got."""
     rows: list[dict] = []
     failures: list[BaseException] = []
     with dask_client(workers, None) as client:
-        warm = [client.submit(run_case, case, pure=False) for case in cases[:workers]]
+        warm = [client.submit(run_case, case, host, pure=False) for case in cases[:workers]]
         client.gather(warm)
         started = time.perf_counter()
-        run_cases(client, cases, rows.append, lambda case, error: failures.append(error))
+        run_cases(client, cases, rows.append, lambda case, error: failures.append(error), host)
         seconds = time.perf_counter() - started
     if failures:
         raise RuntimeError(f"{len(failures)} cases failed: {failures[0]}")
-    return len(rows) / seconds * 60, len(rows)
+    return len(rows) / seconds * 60, rows
+
+
+def compare_hosts(cases: list[SweepCase], console: Console) -> None:
+    """Games per minute on 2 workers, py-evm against revm; every row's gas and winner must
+    be the same on both."""
+    rates, rows = {}, {}
+    for host in ("pyevm", "revm"):
+        console.print(f"{len(cases)} disputes on 2 workers, {host}...", highlight=False)
+        rates[host], found = throughput(2, cases, host)
+        rows[host] = {r["id"]: (r["winner"], r["gas"], r["moves"]) for r in found}
+    if rows["revm"] != rows["pyevm"]:
+        raise RuntimeError("the two hosts' rows differ (gas, winner or moves)")
+    table = Table(title=f"sweep throughput by host: {len(cases)} short disputes, 2 workers")
+    for column in ("host", "games per minute"):
+        table.add_column(column, justify="right")
+    for host, rate in rates.items():
+        table.add_row(host, f"{rate:,.1f}")
+    console.print(table)
+    console.print(f"revm / py-evm: {rates['revm'] / rates['pyevm']:.2f}x; rows identical")
 
 
 def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 200
-    cases = bench_cases(count)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("cases", type=int, nargs="?", default=200)
+    parser.add_argument("--chain", default="pyevm", help="every game's host: pyevm or revm")
+    parser.add_argument("--hosts", action="store_true", help="compare the hosts instead")
+    options = parser.parse_args()
+    cases = bench_cases(options.cases)
     console = Console()
+    if options.hosts:
+        compare_hosts(cases, console)
+        return
     results = {}
     before = machine_parallelism()
     for workers in (1, 2):
         console.print(f"{len(cases)} disputes on {workers} worker(s)...", highlight=False)
-        results[workers] = throughput(workers, cases)
-    table = Table(title=f"sweep throughput: {len(cases)} short disputes (tiny_sum)")
+        rate, rows = throughput(workers, cases, options.chain)
+        results[workers] = rate, len(rows)
+    title = f"sweep throughput: {len(cases)} short disputes (tiny_sum), {options.chain}"
+    table = Table(title=title)
     for column in ("workers", "games", "games per minute"):
         table.add_column(column, justify="right")
     for workers, (rate, rows) in results.items():

@@ -36,6 +36,7 @@ from eth_utils.exceptions import ValidationError as EthValidationError
 
 from arbitration.chain.artifacts import EVM_FORK, all_error_abis, load_artifact
 from arbitration.chain.errors import (
+    ERROR_STRING_SELECTOR,
     REVERT_PREFIX,
     ChainError,
     ErrorDecoder,
@@ -139,6 +140,15 @@ class Chain:
             return self.errors.to_error(data, receipt)
         text = msg[len(REVERT_PREFIX) :] if msg.startswith(REVERT_PREFIX) else msg
         return ChainError(text or "execution reverted", receipt=receipt)
+
+    def _revert_failure(self, data: bytes, receipt: Receipt | None) -> ChainError:
+        """The ChainError of a transaction's own revert data, as the web3 path raises it (its
+        replay goes through eth-tester, which hands over an ``Error(string)`` revert as its
+        text alone)."""
+        if data[:4] == ERROR_STRING_SELECTOR:
+            _, args = self.errors.decode(data)
+            return ChainError(str(args[0]) if args else "execution reverted", receipt=receipt)
+        return self.errors.to_error(data, receipt)
 
     # ---- contracts -------------------------------------------------------------------------
 
@@ -321,6 +331,25 @@ def calldata_floor_gas(calldata: bytes) -> int:
     21000 + 10 per token, a zero byte 1 token and a non-zero byte 4."""
     zeros = calldata.count(0)
     return TX_BASE_GAS + FLOOR_GAS_PER_TOKEN * (zeros + 4 * (len(calldata) - zeros))
+
+
+def prague_gas_used(cancun_gas_used: int, calldata: bytes, gas_limit: int) -> int:
+    """The gas a transaction pays under Prague, from what it paid under Cancun rules.
+
+    EIP-7623 (Prague) is the only Prague transaction rule our transactions meet (no
+    EIP-7702 authorisations, no blobs, no requests): a transaction pays at least
+    ``21000 + 10 * tokens`` (a zero calldata byte 1 token, any other 4), whatever its
+    execution and refunds, and a contract creation's 32,000 and initcode word costs are not
+    in that floor; a transaction whose gas limit is below the floor is invalid (ValueError),
+    which rejects it before it runs.
+
+    Why here: pyrevm's "Prague" spec applies none of it (the revm host runs Cancun and adds
+    this), and py-evm 0.12.1b1 applies the floor but not the validity rule (it mines such a
+    transaction and charges it more than its limit), so both in-process hosts check it."""
+    floor = calldata_floor_gas(calldata)
+    if gas_limit < floor:
+        raise ValueError(f"gas limit {gas_limit} is below the EIP-7623 calldata floor {floor}")
+    return max(cancun_gas_used, floor)
 
 
 def call_target(fn_call: Any) -> tuple[str | None, bytes]:

@@ -27,11 +27,14 @@ from eth.db import get_db_backend
 from eth.vm.forks import PragueVM
 from eth_keys import keys
 
-#: eth-tester's chain id and genesis gas limit (mainnet's at the London fork block).
-TESTER_CHAIN_ID = 131277322940537
-GENESIS_GAS_LIMIT = 30_029_122
-#: Each account's genesis balance: 1,000,000 ether.
-GENESIS_BALANCE = 10**24
+from arbitration.chain.accounts import (
+    GENESIS_BALANCE,
+    GENESIS_GAS_LIMIT,
+    TESTER_CHAIN_ID,
+    account_keys,
+)
+
+__all__ = ["GENESIS_BALANCE", "GENESIS_GAS_LIMIT", "TESTER_CHAIN_ID", "account_keys"]
 
 VM_CONFIGURATION = ((0, PragueVM),)
 
@@ -51,11 +54,6 @@ class TesterChain(MiningChain):
 
     def get_transaction_builder(self) -> Any:
         return super().get_vm().get_transaction_builder()
-
-
-def account_keys(num_accounts: int) -> tuple[keys.PrivateKey, ...]:
-    """eth-tester's default accounts: private keys 1, 2, ... ``num_accounts``."""
-    return tuple(keys.PrivateKey(i.to_bytes(32, "big")) for i in range(1, num_accounts + 1))
 
 
 def genesis_chain(

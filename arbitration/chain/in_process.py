@@ -49,8 +49,8 @@ from hexbytes import HexBytes
 
 from arbitration.chain.abi_contract import AbiCall, AbiContract
 from arbitration.chain.artifacts import EVM_FORK
-from arbitration.chain.base import DEFAULT_TX_GAS, Chain, call_target
-from arbitration.chain.errors import ERROR_STRING_SELECTOR, ChainError
+from arbitration.chain.base import DEFAULT_TX_GAS, Chain, call_target, prague_gas_used
+from arbitration.chain.errors import ChainError
 from arbitration.chain.genesis import account_keys, genesis_chain
 from arbitration.chain.receipt import Receipt
 
@@ -318,6 +318,10 @@ class InProcessChain(Chain):
         blocks, receipts and transaction hashes), so every web3 call keeps working. A
         revert's reason is the transaction's own revert data: no replay."""
         to, data = call_target(fn_call)
+        try:
+            prague_gas_used(0, data, gas)  # EIP-7623 validity, which py-evm does not check
+        except ValueError as exc:
+            raise ChainError(f"invalid transaction: {exc}") from exc
         pyevm = self.pyevm
         origin = to_canonical_address(sender)
         nonce = self._nonce_in_process(origin)
@@ -379,11 +383,7 @@ class InProcessChain(Chain):
         eth-tester, which hands over an ``Error(string)`` revert as its text alone)."""
         if not isinstance(error, Revert):  # out of gas, invalid opcode...
             return ChainError(str(error) or "execution failed", receipt=receipt)
-        data = bytes(error.args[0]) if error.args else b""
-        if data[:4] == ERROR_STRING_SELECTOR:
-            _, args = self.errors.decode(data)
-            return ChainError(str(args[0]) if args else "execution reverted", receipt=receipt)
-        return self.errors.to_error(data, receipt)
+        return self._revert_failure(bytes(error.args[0]) if error.args else b"", receipt)
 
     # ---- logs ------------------------------------------------------------------------------
 

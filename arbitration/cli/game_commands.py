@@ -39,6 +39,14 @@ def simulate(
         str | None,
         typer.Option("--rpc-url", help="Play on this JSON-RPC node instead of in process."),
     ] = None,
+    chain_host: Annotated[
+        str,
+        typer.Option(
+            "--chain",
+            help="The in-process EVM: pyevm (the reference) or revm (fast, for sweeps; "
+            "pip install -e '.\\[revm]'). Same gas, hashes and report.",
+        ),
+    ] = "pyevm",
 ) -> None:
     """Play the dispute a scenario describes on an in-process chain and narrate it."""
     # Imported here: registering the command must stay cheap for `--help` and `run`. The
@@ -53,11 +61,16 @@ def simulate(
         from rich.console import Console
 
         from arbitration.simulation.report import build_report, dumps_report, expectation_text
+        from arbitration.simulation.simulator import default_chain
         from arbitration.simulation.simulator import simulate as play
         from flexemu.files import write_atomic
 
-    chain = None
+        if rpc_url is None:  # the chosen in-process host loads here, with the rest
+            chain = default_chain(len(scenario.lineup), chain_host)
+
     if rpc_url is not None:
+        if chain_host != "pyevm":
+            raise ValueError("--chain picks an in-process EVM: it does not go with --rpc-url")
         from arbitration.chain.connect import connect
 
         chain = connect(rpc_url, on_incident=print_incident)

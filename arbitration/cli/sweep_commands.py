@@ -41,6 +41,14 @@ def sweep(
     resume: Annotated[
         bool, typer.Option("--resume", help="Keep DIR/rows.jsonl and run only the missing rows.")
     ] = False,
+    chain_host: Annotated[
+        str,
+        typer.Option(
+            "--chain",
+            help="The in-process EVM of every game: pyevm (the reference) or revm (fast; "
+            "pip install -e '.\\[revm]'). Same gas and winners.",
+        ),
+    ] = "pyevm",
 ) -> None:
     """Play every scenario of a sweep's grid on Dask and summarise who won."""
     if workers is not None and workers < 1:
@@ -49,8 +57,16 @@ def sweep(
         raise fail("give either --workers (a local cluster) or --scheduler, not both")
     if scheduler is not None and "://" not in scheduler:
         raise fail(f"--scheduler: expected an address like tcp://HOST:PORT, got {scheduler!r}")
+    from arbitration.simulation.simulator import CHAIN_HOSTS
     from arbitration.simulation.sweep_rows import ROWS_FILE
     from arbitration.simulation.sweep_spec import load_sweep
+
+    if chain_host not in CHAIN_HOSTS:
+        raise fail(f"--chain: choose from {', '.join(CHAIN_HOSTS)}, not {chain_host!r}")
+    if chain_host == "revm":
+        from arbitration.chain.revm_host import available
+
+        available()  # a missing pyrevm is one line here, not a failure in every row
 
     spec = load_sweep(sweep_file)
     if out.exists() and not out.is_dir():
@@ -61,7 +77,7 @@ def sweep(
     # `kill` stops a sweep the way Ctrl-C does: the cluster is shut down, no row is lost.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        _run(spec, out, workers, scheduler, resume)
+        _run(spec, out, workers, scheduler, resume, chain_host)
     except KeyboardInterrupt:
         typer.echo(f"interrupted: the finished rows are in {out / ROWS_FILE}; --resume continues")
         raise typer.Exit(INTERRUPTED) from None
@@ -75,7 +91,9 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _run(spec: Any, out: Path, workers: int | None, scheduler: str | None, resume: bool) -> None:
+def _run(
+    spec: Any, out: Path, workers: int | None, scheduler: str | None, resume: bool, host: str
+) -> None:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -141,7 +159,7 @@ def _run(spec: Any, out: Path, workers: int | None, scheduler: str | None, resum
                 progress.advance(task)
 
             if client is not None:
-                run_cases(client, pending, on_row, on_failure)
+                run_cases(client, pending, on_row, on_failure, host)
         rows = sorted(log.rows, key=lambda r: r["index"])
     document = summary_document(rows, len(failures))
     write_atomic(out / "summary.json", json.dumps(document, indent=2) + "\n")

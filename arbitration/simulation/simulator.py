@@ -32,7 +32,6 @@ from arbitration.agents.move import Move
 from arbitration.agents.party import Agent, Challenger, Proposer
 from arbitration.agents.strategy import DEFAULT_MAX_STEPS, strategy_text
 from arbitration.chain.base import Chain
-from arbitration.chain.in_process import InProcessChain
 from arbitration.contracts.deploy import deploy_game
 from arbitration.contracts.enums import Party, Reason
 from arbitration.contracts.game import Game
@@ -71,14 +70,27 @@ def deploy_contracts(chain: Chain) -> str:
     return address
 
 
-def default_chain(challengers: int = 1) -> Chain:
-    """The chain `simulate` plays on unless given one: in process, deterministic time (see the
-    module notes), without the web3 client middlewares that cost time for nothing here, with
-    an account for every party."""
+#: The in-process chain hosts `simulate --chain` offers: py-evm (the default, the reference)
+#: and revm (`arbitration.chain.revm_host`, an optional extra: fast, for sweeps).
+CHAIN_HOSTS = ("pyevm", "revm")
+
+
+def default_chain(challengers: int = 1, host: str = "pyevm") -> Chain:
+    """The chain `simulate` plays on unless given one: in process on `host` (py-evm unless
+    "revm"), deterministic time (see the module notes), without the web3 client middlewares
+    that cost time for nothing here, with an account for every party. Each host is imported
+    only when chosen."""
+    num_accounts = max(10, bystander_account(challengers) + 1)
+    if host == "revm":
+        from arbitration.chain.revm_host import RevmChain
+
+        return RevmChain.fresh(num_accounts, genesis_timestamp=GENESIS_TIMESTAMP)
+    if host != "pyevm":
+        raise ValueError(f"unknown chain host {host!r} (choose from {', '.join(CHAIN_HOSTS)})")
+    from arbitration.chain.in_process import InProcessChain
+
     return InProcessChain.fresh(
-        genesis_timestamp=GENESIS_TIMESTAMP,
-        lean_client=True,
-        num_accounts=max(10, bystander_account(challengers) + 1),
+        genesis_timestamp=GENESIS_TIMESTAMP, lean_client=True, num_accounts=num_accounts
     )
 
 

@@ -65,14 +65,16 @@ def run_cases(
     cases: list[SweepCase],
     on_row: Callable[[dict[str, Any]], None],
     on_failure: Callable[[SweepCase, BaseException], None],
+    host: str = "pyevm",
 ) -> None:
-    """Submit every case as its own task and hand each result over as soon as it is in."""
+    """Submit every case as its own task, played on the in-process `host` (py-evm or revm),
+    and hand each result over as soon as it is in."""
     by_key: dict[str, SweepCase] = {}
     futures = []
     for case in cases:
         key = f"flexemu-sweep-{case.sweep}-{case.id}"
         by_key[key] = case
-        futures.append(client.submit(run_case, case, key=key, retries=0))
+        futures.append(client.submit(run_case, case, host, key=key, retries=0))
     for future in as_completed(futures):
         case = by_key[future.key]
         try:

@@ -19,7 +19,7 @@ from typing import Any
 from arbitration.agents.strategy import DEFAULT_MAX_STEPS
 from arbitration.simulation.outcome import Outcome
 from arbitration.simulation.scenario import ProgramSpec
-from arbitration.simulation.simulator import simulate
+from arbitration.simulation.simulator import default_chain, simulate
 from arbitration.simulation.sweep_spec import SweepCase, TracedProgram, case_scenario
 from flexemu.emulator import Emulator
 from flexemu.loader import Program
@@ -76,8 +76,9 @@ def per_challenger(outcome: Outcome, count: int) -> list[dict[str, Any]]:
     return detail
 
 
-def run_case(case: SweepCase) -> dict[str, Any]:
-    """Play one case on its own fresh in-process chain and return its row."""
+def run_case(case: SweepCase, host: str = "pyevm") -> dict[str, Any]:
+    """Play one case on its own fresh in-process chain (py-evm, or revm: `default_chain`)
+    and return its row."""
     started = time.perf_counter()
     scenario = case_scenario(case)
     trace = traced(scenario.program)
@@ -86,7 +87,8 @@ def run_case(case: SweepCase) -> dict[str, Any]:
             f"sweep case {case.id}: this worker's trace of {case.program} has "
             f"{trace.trace_length} steps, the sweep expanded it with {case.trace_length}"
         )
-    outcome = simulate(scenario, traced=trace.emulator)
+    chain = default_chain(len(scenario.lineup), host)
+    outcome = simulate(scenario, traced=trace.emulator, chain=chain)
     gas = {"proposer": 0, "challenger": 0, "anyone": 0} | outcome.gas
     honest_won = None if case.expected_winner is None else outcome.winner == case.expected_winner
     return {

@@ -17,9 +17,10 @@ import unicorn
 from conftest import EVERY_STEP, memory_diff, state_diff
 from conftest import PROGRAMS_DIR as PROGRAMS
 from hypothesis import HealthCheck, given, settings
+from instruction_strategies import CODE
 from test_differential_random import Case, Pair
 from test_hostile import PROGRAM_EXAMPLES, random_programs
-from test_step_counter import NOP, SYSCALL, addiu, branch, i_type
+from test_step_counter import NOP, SYSCALL, addiu, addu, branch, i_type
 from unicorn.mips_const import UC_CPU_MIPS32_24KC, UC_MIPS_REG_8, UC_MIPS_REG_9, UC_MIPS_REG_PC
 
 from flexemu.isa import isa_for_elf
@@ -32,7 +33,7 @@ from flexemu.program import Program
 from flexemu.reference import ReferenceMachine
 
 BASE = 0x400000
-T0, T1, T2 = 8, 9, 10
+T0, T1, T2, T3, T4 = 8, 9, 10, 11, 12
 
 
 def machine(words: list[int]) -> unicorn.Uc:
@@ -187,3 +188,41 @@ def test_a_hot_loop_runs_in_block_mode() -> None:
     engine.advance(None)
     assert engine.blocks and engine.replays == 0 and engine.state.exit_code == 0
     assert engine.state.step > 100_000
+
+
+def block_pair(words: list[int], regs: list[int]) -> Pair:
+    """A Pair (engine and reference from one case) whose engine runs in block mode."""
+    pair = Pair(Case(words, regs))
+    state, pages = pair.reference.state.copy(), pair.engine.pages()
+    pair.engine = FastEngine(state, pages, Memory(), blocks=True)
+    return pair
+
+
+JUMP_TARGETS = {
+    "odd": CODE + 0x21,
+    "misaligned": CODE + 0x22,
+    "unscanned page": CODE + 0x3000,
+    "kseg0 alias": 0x8000_0000 + CODE + 0x20,
+    "page 0": 0x10,
+    "good": CODE + 0x20,
+}
+
+
+@pytest.mark.parametrize("written_in_block", [False, True])
+@pytest.mark.parametrize("where", JUMP_TARGETS)
+def test_block_mode_checks_a_jr_target_before_the_jump(where: str, written_in_block: bool) -> None:
+    """A JR whose target the per-instruction hook would stop before (odd, misaligned, kseg,
+    page 0, unscanned) must not run in unicorn either in block mode: the block hook reads the
+    register before the jump, and refuses the block when an earlier word may write it."""
+    jump = [i_type(0, T3, 0, 0x0008), NOP]  # jr t3; nop
+    move = [addu(T3, T4, 0)] if written_in_block else []  # t3 = t4 in the same block
+    words = [addiu(T0, T0, 1), *move, *jump]
+    words += [NOP] * (8 - len(words)) + [addiu(T1, T1, 1), SYSCALL]
+    regs = [0] * 32
+    regs[T3 if not written_in_block else T4] = JUMP_TARGETS[where]
+    regs[2] = 4001  # v0: exit
+    pair = block_pair(words, regs)
+    for stop in (1, 2, 3, 4, 5, 8, 20, 200):
+        pair.advance(stop)
+        pair.assert_agree()
+    assert pair.engine.state.status != Status.RUNNING or pair.engine.state.step == 200

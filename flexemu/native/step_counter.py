@@ -71,6 +71,28 @@ def _uclib() -> Any:
     return lib
 
 
+def add_native_hook(uc: unicorn.Uc, kind: int, callback: int, user_data: ctypes.c_void_p) -> int:
+    """Register the native `callback` (a C address) as a hook of `kind` on every address.
+
+    uc_hook_add(uc, &hh, kind, callback, user_data, begin, end) is C-variadic, but the
+    binding declares these fixed argtypes (callback is a c_void_p, so a raw C address passes
+    straight through). begin=1 > end=0 means every address. Returns the hook handle.
+    """
+    handle = _ucmod.uc_hook_h()
+    status = _uclib().uc_hook_add(
+        uc._uch,
+        ctypes.byref(handle),
+        kind,
+        ctypes.c_void_p(callback),
+        user_data,
+        ctypes.c_uint64(1),
+        ctypes.c_uint64(0),
+    )
+    if status != unicorn.UC_ERR_OK:
+        raise unicorn.UcError(status)
+    return int(handle.value)
+
+
 class StepCounterStruct(ctypes.Structure):
     """ctypes mirror of ``flexemu_step_counter`` in step_counter.c (keep in sync)."""
 
@@ -92,6 +114,13 @@ if ctypes.sizeof(StepCounterStruct) != _step_counter.struct_size():  # pragma: n
     raise ImportError("StepCounterStruct does not match the C struct layout")
 
 
+def _lazy_table(size: int) -> tuple[mmap.mmap, memoryview, int]:
+    """A zero-filled anonymous mapping that takes memory only where written, its view and
+    its address (for the native hooks)."""
+    table = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_NORESERVE)
+    return table, memoryview(table), ctypes.addressof(ctypes.c_char.from_buffer(table))
+
+
 class CodeGuard:
     """The flags the guarded native hook reads: one byte per word of the address space.
 
@@ -100,12 +129,14 @@ class CodeGuard:
     (1 KiB each). Zero is STOP: every page starts not runnable. See step_counter.c.
     """
 
-    def __init__(self) -> None:
-        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_NORESERVE
-        self._map = mmap.mmap(-1, GUARD_BYTES, flags=flags)
-        self._view = memoryview(self._map)
-        self._address = ctypes.addressof(ctypes.c_char.from_buffer(self._map))
+    def __init__(self, blocks: bool = False) -> None:
+        """`blocks`: also keep, per word, what the block hook needs (`runs`, `targets`)."""
+        self._map, self._view, self._address = _lazy_table(GUARD_BYTES)
         self._pages: set[int] = set()
+        self.blocks = blocks
+        if blocks:
+            self._runs, self._runs_view, self.runs_address = _lazy_table(GUARD_BYTES)
+            self._targets, self._targets_view, self.targets_address = _lazy_table(4 * GUARD_BYTES)
 
     @property
     def address(self) -> int:
@@ -114,11 +145,17 @@ class CodeGuard:
     def allows(self, page: int) -> bool:
         return page in self._pages
 
-    def allow(self, page: int, flags: bytes) -> None:
-        """Let unicorn run `page` under `flags` (one byte per word, see decode.word_flag)."""
+    def allow(self, page: int, flags: bytes, runs: bytes = b"", targets: bytes = b"") -> None:
+        """Let unicorn run `page` under `flags` (one byte per word, see decode.word_flag);
+        in block mode also its `runs` and `targets` (decode.page_runs, decode.page_targets)."""
         if len(flags) != WORDS_PER_PAGE or not 0 <= page < GUARD_USER_PAGES:
             raise ValueError(f"bad guard entry for page {page:#x}")
         start = page * WORDS_PER_PAGE
+        if self.blocks:
+            if len(runs) != WORDS_PER_PAGE or len(targets) != PAGE_BYTES:
+                raise ValueError(f"bad block entry for page {page:#x}")
+            self._runs_view[start : start + WORDS_PER_PAGE] = runs
+            self._targets_view[4 * start : 4 * start + PAGE_BYTES] = targets
         self._view[start : start + WORDS_PER_PAGE] = flags
         self._pages.add(page)
 
@@ -128,8 +165,14 @@ class CodeGuard:
             return False
         start = page * WORDS_PER_PAGE
         self._view[start : start + WORDS_PER_PAGE] = bytes(WORDS_PER_PAGE)
+        if self.blocks:
+            self._runs_view[start : start + WORDS_PER_PAGE] = bytes(WORDS_PER_PAGE)
         self._pages.discard(page)
         return True
+
+    def run(self, address: int) -> int:
+        """Block mode: the run byte of the word at `address` (0 unless its page is allowed)."""
+        return self._runs_view[(address & 0xFFFF_FFFF) >> 2] if self.blocks else 0
 
     def flag(self, address: int) -> int:
         """The flag of the word at `address`."""
@@ -223,22 +266,9 @@ class StepCounter:
         self.struct.limit = _NO_LIMIT
         # The hook keeps a raw pointer to self.struct: both live as long as self.
         self._user_data = ctypes.cast(ctypes.pointer(self.struct), ctypes.c_void_p)
-        handle = _ucmod.uc_hook_h()
-        # uc_hook_add(uc, &hh, UC_HOOK_CODE, callback, user_data, begin, end): C-variadic,
-        # but the binding declares these fixed argtypes (callback is a c_void_p, so a raw
-        # C address passes straight through). begin=1 > end=0 means every address.
-        status = lib.uc_hook_add(
-            uc._uch,
-            ctypes.byref(handle),
-            unicorn.UC_HOOK_CODE,
-            ctypes.c_void_p(callback),
-            self._user_data,
-            ctypes.c_uint64(1),
-            ctypes.c_uint64(0),
+        self._handle: int | None = add_native_hook(
+            uc, unicorn.UC_HOOK_CODE, callback, self._user_data
         )
-        if status != unicorn.UC_ERR_OK:
-            raise unicorn.UcError(status)
-        self._handle: int | None = handle.value
 
     @property
     def hooked(self) -> int:

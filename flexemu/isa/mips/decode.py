@@ -19,6 +19,7 @@ hook on the target register (flag JUMP + r).
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from functools import lru_cache
 
 from flexemu.isa.mips import step as spec
@@ -31,6 +32,9 @@ WORDS_PER_PAGE = PAGE_BYTES // 4
 STOP = 0  # the native hook stops before it and the reference steps it
 RUN = 1  # unicorn may run the word
 JUMP = 2  # JUMP + r: a JR/JALR through register r, checked by the hook at run time
+# Unicorn may run it under the per-instruction hook, never inside a block admitted whole
+# (`block_unsafe`): the block hook refuses the block and the reference steps the word.
+BLOCK_STOP = JUMP + 32
 USER_TOP = 0x8000_0000  # kseg0/1/2 code is never run by unicorn (aliases, TLB)
 
 _SPECIAL, _REGIMM = 0x00, 0x01
@@ -189,6 +193,86 @@ def _traits(word: int) -> int:
     return _SUPPORTED | _BRANCH
 
 
+# Opcodes whose words unicorn cannot run inside a block admitted whole (see `block_unsafe`).
+_SWL, _SWR = 0x2A, 0x2E
+_COPROCESSOR_OPS = frozenset((0x11, 0x12, 0x13, 0x31, 0x32, 0x35, 0x36, 0x39, 0x3A, 0x3D, 0x3E))
+
+
+def block_unsafe(word: int) -> bool:
+    """May a fault of `word` leave block mode without an exact position? (docs/spec.md 11)
+
+    In block mode nothing stops unicorn between instructions, so a word whose fault
+    unicorn reports late (SWL/SWR: one instruction after a failed byte) or whose
+    exception the reference does not turn into a panic (the coprocessor words: no FPU
+    in unicorn's CPU, data moves in the reference) is left to the reference.
+    """
+    op = word >> 26
+    return op in (_SWL, _SWR) or op in _COPROCESSOR_OPS
+
+
+#: The most words a translation block may hold for unicorn to translate it in block mode.
+#: Unicorn 2.1.4 crashes translating a block of ~400 instructions under a UC_HOOK_BLOCK
+#: hook, and skips the hook of a block it cut for a full op buffer; both need far longer
+#: blocks. The block hook lets unicorn go on only to blocks within this bound.
+MAX_BLOCK_RUN = 48
+#: In a word's run byte: the word is an unconditional jump (its block has no fall-through).
+NO_FALL_THROUGH = 0x80
+_RUN_CAP = 0x7F
+
+
+@lru_cache(maxsize=4096)
+def page_runs(data: bytes) -> bytes:
+    """Per word of a page: how many words a translation block starting there holds (capped at
+    127; 0 if that block would reach into the next page: a branch in the last word), plus
+    NO_FALL_THROUGH on J/JAL/JR/JALR. A block ends after a branch's delay slot, after a
+    syscall, or at the page's end (QEMU's MIPS translator)."""
+    words = _PAGE_WORDS.unpack(data)
+    runs = bytearray(WORDS_PER_PAGE)
+    following = 0  # the run of the next word; 0 = crosses into the next page
+    last = WORDS_PER_PAGE - 1
+    for index in range(last, -1, -1):
+        word = words[index]
+        op = word >> 26
+        if is_delay_branch(word):
+            run = 2 if index < last else 0
+        elif (op == _SPECIAL and word & 0x3F == _SYSCALL) or index == last:
+            run = 1
+        else:
+            run = min(following + 1, _RUN_CAP) if following else 0
+        following = run
+        unconditional = op in (0x02, 0x03) or (op == _SPECIAL and word & 0x3F in (_JR, _JALR))
+        runs[index] = run | (NO_FALL_THROUGH if unconditional and is_delay_branch(word) else 0)
+    return bytes(runs)
+
+
+@lru_cache(maxsize=4096)
+def page_targets(base: int, data: bytes) -> bytes:
+    """Per word of the page at `base`: the static target of a branch or J/JAL (big-endian
+    32-bit), 0 for any other word and for JR/JALR."""
+    words = _PAGE_WORDS.unpack(data)
+    targets = [
+        (_static_target(word, base + 4 * index) or 0) if is_delay_branch(word) else 0
+        for index, word in enumerate(words)
+    ]
+    return _PAGE_WORDS.pack(*targets)
+
+
+_LOADS = frozenset((0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x30))  # LB LH LWL LW LBU LHU LWR LL
+_STORES = frozenset((0x28, 0x29, 0x2A, 0x2B, 0x2E, 0x38))  # SB SH SWL SW SWR SC
+
+
+def accesses(word: int, store: bool, address: int, register: Callable[[int], int]) -> bool:
+    """Could `word` (a load, or a store if `store`) access the word at `address`, with the
+    registers `register` reads? (Block mode finds a faulting instruction by its access.)"""
+    op = word >> 26
+    if op not in (_STORES if store else _LOADS):
+        return False
+    offset = word & 0xFFFF
+    offset -= (offset & 0x8000) << 1
+    effective = (register(_rs(word)) + offset) & 0xFFFF_FFFF
+    return effective & ~3 == address & 0xFFFF_FFFC
+
+
 def word_flag(word: int, address: int, slot: int | None) -> int:
     """The guard flag of `word` at `address` whose next word is `slot` (None: another page)."""
     traits = _traits(word)
@@ -219,5 +303,5 @@ def page_flags(base: int, data: bytes) -> bytes:
             slot = words[index + 1] if index < last else None
             flags[index] = word_flag(word, base + 4 * index, slot)
         elif traits:
-            flags[index] = RUN
+            flags[index] = BLOCK_STOP if block_unsafe(word) else RUN
     return bytes(flags)

@@ -6,6 +6,8 @@ witness, how an instruction is found in a proof, how a step is classified for th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flexemu.isa.description import Isa, SyscallAbi
 from flexemu.isa.mips import abi
 from flexemu.isa.mips.abi import SYSCALL_NAMES, syscall_name
@@ -18,6 +20,12 @@ from flexemu.memory import Memory
 from flexemu.merkle import DEPTH, LEAF_BYTES
 from flexemu.multiproof import memory_leaf
 from flexemu.status import Status
+
+
+def block_engine(state: State, pages: Mapping[int, bytes], input_memory: Memory) -> FastEngine:
+    """The fast engine shared code gets: block mode (docs/spec.md, section 11.1)."""
+    return FastEngine(state, pages, input_memory, blocks=True)
+
 
 #: Named offsets of the 410-byte witness (docs/spec.md, "State witness").
 WITNESS_OFFSETS = {
@@ -108,7 +116,7 @@ MIPS32 = Isa(
     disassemble=disassemble,
     step=step,
     load=load,
-    engine=FastEngine,
+    engine=block_engine,
     fetched_instruction=fetched_instruction,
     next_instruction=next_instruction,
     classify=classify,

@@ -27,12 +27,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from eth_utils import event_abi_to_log_topic, to_checksum_address
-
 from arbitration.agents.move import Move
 from arbitration.agents.party import Agent, Challenger, WrongVmError
+from arbitration.chain.abi_codec import event_topic
 from arbitration.chain.artifacts import load_artifact
 from arbitration.chain.base import Chain
+from arbitration.chain.hexdata import to_checksum_address
 from arbitration.contracts.enums import Party
 from arbitration.contracts.events import FACTORY_ARTIFACT, GameEvent
 from arbitration.contracts.game import Game
@@ -51,7 +51,7 @@ def creation_event(chain: Chain, game_address: str) -> GameEvent:
         if e.get("type") == "event" and e["name"] == "GameCreated"
     )
     address = to_checksum_address(game_address)
-    topics = [event_abi_to_log_topic(entry), bytes(12) + bytes.fromhex(address[2:])]
+    topics = [event_topic(entry), bytes(12) + bytes.fromhex(address[2:])]
     logs = chain.w3.eth.get_logs(
         {"fromBlock": 0, "toBlock": "latest", "topics": ["0x" + t.hex() for t in topics]}
     )

@@ -1,4 +1,4 @@
-"""Contract handles from an ABI alone, for the in-process chain: encoding with eth-abi, no web3.
+"""Contract handles from an ABI alone, for the in-process chains: no web3, no eth-abi.
 
 Why: web3 (and eth-tester) import eth-account, eth-keyfile and py_ecc's BLS pairing tables,
 ~1 s of start-up, more than a whole `flexemu-game run`; the in-process chain needs none of it
@@ -15,16 +15,17 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from eth_abi import decode as abi_decode
-from eth_abi import encode as abi_encode
-from eth_abi.grammar import TupleType, parse
-from eth_utils import (
-    function_abi_to_4byte_selector,
-    get_abi_input_names,
-    get_abi_input_types,
-    get_abi_output_types,
-    to_checksum_address,
+from arbitration.chain.abi_codec import (
+    AbiType,
+    function_selector,
+    input_names,
+    input_types,
+    output_types,
+    parse_type,
 )
+from arbitration.chain.abi_codec import decode as abi_decode
+from arbitration.chain.abi_codec import encode as abi_encode
+from arbitration.chain.hexdata import to_checksum_address
 
 
 class AbiCall:
@@ -67,15 +68,16 @@ class AbiCall:
 
 
 def _normalized(kind: str, value: Any) -> Any:
-    return _normalize(parse(kind), value)
+    return _normalize(parse_type(kind), value)
 
 
-def _normalize(kind: Any, value: Any) -> Any:
-    if kind.is_array:
-        return [_normalize(kind.item_type, item) for item in value]
-    if isinstance(kind, TupleType):
+def _normalize(kind: AbiType, value: Any) -> Any:
+    if kind.kind == "array":
+        assert kind.item is not None
+        return [_normalize(kind.item, item) for item in value]
+    if kind.kind == "tuple":
         return tuple(_normalize(c, v) for c, v in zip(kind.components, value, strict=True))
-    return to_checksum_address(value) if kind.base == "address" else value
+    return to_checksum_address(value) if kind.kind == "address" else value
 
 
 class _Function:
@@ -83,9 +85,9 @@ class _Function:
 
     def __init__(self, contract: AbiContract, entry: dict) -> None:
         self.contract = contract
-        self.selector = function_abi_to_4byte_selector(entry)
-        self.inputs = get_abi_input_types(entry)
-        self.outputs = get_abi_output_types(entry)
+        self.selector = function_selector(entry)
+        self.inputs = input_types(entry)
+        self.outputs = output_types(entry)
 
     def __call__(self, *args: Any) -> AbiCall:
         data = self.selector + abi_encode(self.inputs, args)
@@ -130,7 +132,7 @@ class AbiContract:
 
     def constructor(self, *args: Any) -> AbiCall:
         entry = next((e for e in self.abi if e.get("type") == "constructor"), None)
-        encoded = abi_encode(get_abi_input_types(entry), args) if entry else b""
+        encoded = abi_encode(input_types(entry), args) if entry else b""
         code = bytes.fromhex(self.bytecode.removeprefix("0x"))
         return AbiCall(self.chain, None, code + encoded, [])
 
@@ -145,6 +147,6 @@ class AbiContract:
             function = _Function(self, entry)
             if function.selector == data[:4]:
                 values = abi_decode(function.inputs, data[4:])
-                named = zip(get_abi_input_names(entry), function.inputs, values, strict=True)
+                named = zip(input_names(entry), function.inputs, values, strict=True)
                 return function, {name: _normalized(kind, v) for name, kind, v in named}
         raise ValueError(f"no function with selector 0x{data[:4].hex()}")

@@ -2,12 +2,17 @@
 
 Why a module of its own: both in-process hosts (py-evm's, `genesis`, and revm's, `revm_host`)
 fund the same accounts and sign with the same chain id, so that a game played on either has
-the same addresses and transaction hashes; this module imports neither EVM.
+the same addresses and transaction hashes; this module imports neither EVM, and the revm host
+takes the raw secrets (`account_secrets`) so that it needs no eth-keys either (see
+`arbitration.chain.abi_codec` on what eth-utils costs to import).
 """
 
 from __future__ import annotations
 
-from eth_keys import keys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from eth_keys import keys
 
 #: eth-tester's chain id and genesis gas limit (mainnet's at the London fork block).
 TESTER_CHAIN_ID = 131277322940537
@@ -16,6 +21,13 @@ GENESIS_GAS_LIMIT = 30_029_122
 GENESIS_BALANCE = 10**24
 
 
+def account_secrets(num_accounts: int) -> tuple[bytes, ...]:
+    """eth-tester's default accounts' private keys: 1, 2, ... ``num_accounts``, 32 bytes each."""
+    return tuple(i.to_bytes(32, "big") for i in range(1, num_accounts + 1))
+
+
 def account_keys(num_accounts: int) -> tuple[keys.PrivateKey, ...]:
-    """eth-tester's default accounts: private keys 1, 2, ... ``num_accounts``."""
-    return tuple(keys.PrivateKey(i.to_bytes(32, "big")) for i in range(1, num_accounts + 1))
+    """The same keys as eth-keys objects, for py-evm's transaction builder."""
+    from eth_keys import keys
+
+    return tuple(keys.PrivateKey(secret) for secret in account_secrets(num_accounts))

@@ -31,9 +31,6 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from eth_utils import to_bytes
-from eth_utils.exceptions import ValidationError as EthValidationError
-
 from arbitration.chain.artifacts import EVM_FORK, all_error_abis, load_artifact
 from arbitration.chain.errors import (
     ERROR_STRING_SELECTOR,
@@ -42,6 +39,7 @@ from arbitration.chain.errors import (
     ErrorDecoder,
     revert_data_from_exception,
 )
+from arbitration.chain.hexdata import hex_to_bytes
 from arbitration.chain.receipt import Receipt
 
 if TYPE_CHECKING:
@@ -214,6 +212,8 @@ class Chain:
         """Run a view/pure (or any) function call without a transaction; returns the decoded
         result. Raises :class:`ChainError` on revert."""
         reverted = _web3_failures()
+        from eth_utils.exceptions import ValidationError as EthValidationError  # web3's path
+
         try:
             return fn_call.call(self._tx_params(sender, gas, value), block_identifier=block)
         except reverted as exc:
@@ -237,6 +237,8 @@ class Chain:
             raise ValueError("transact() needs an explicit gas limit")
         params = self._tx_params(sender, gas, value)
         reverted = _web3_failures()
+        from eth_utils.exceptions import ValidationError as EthValidationError  # web3's path
+
         try:
             tx_hash = fn_call.transact(params)
         except reverted as exc:  # rejected before inclusion
@@ -361,8 +363,8 @@ def call_target(fn_call: Any) -> tuple[str | None, bytes]:
     from web3.contract.base_contract import BaseContractConstructor
 
     if isinstance(fn_call, BaseContractConstructor):
-        return None, to_bytes(hexstr=fn_call.data_in_transaction)
-    return fn_call.address, to_bytes(hexstr=fn_call._encode_transaction_data())
+        return None, hex_to_bytes(fn_call.data_in_transaction)
+    return fn_call.address, hex_to_bytes(fn_call._encode_transaction_data())
 
 
 def _web3_failures() -> tuple[type[Exception], ...]:

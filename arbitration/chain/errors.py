@@ -8,13 +8,13 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from eth_abi import decode as abi_decode
-from eth_utils import function_signature_to_4byte_selector, get_abi_input_types, to_bytes
-
+from arbitration.chain.abi_codec import decode as abi_decode
+from arbitration.chain.abi_codec import input_types, selector
+from arbitration.chain.hexdata import hex_to_bytes
 from arbitration.chain.receipt import Receipt
 
-ERROR_STRING_SELECTOR = function_signature_to_4byte_selector("Error(string)")
-_PANIC_SELECTOR = function_signature_to_4byte_selector("Panic(uint256)")
+ERROR_STRING_SELECTOR = selector("Error(string)")
+_PANIC_SELECTOR = selector("Panic(uint256)")
 
 
 class ChainError(Exception):
@@ -55,7 +55,7 @@ class ChainError(Exception):
 
 
 def _error_signature(entry: dict) -> str:
-    return f"{entry['name']}({','.join(get_abi_input_types(entry))})"
+    return f"{entry['name']}({','.join(input_types(entry))})"
 
 
 def _fmt_arg(v: Any) -> str:
@@ -79,7 +79,7 @@ class ErrorDecoder:
     def add(self, entry: dict) -> None:
         sig = _error_signature(entry)
         self._by_selector.setdefault(
-            function_signature_to_4byte_selector(sig), (entry["name"], get_abi_input_types(entry))
+            selector(sig), (entry["name"], input_types(entry))
         )
 
     def decode(self, data: bytes) -> tuple[str | None, tuple]:
@@ -129,7 +129,7 @@ def revert_data_from_exception(exc: Exception) -> tuple[bytes | None, str]:
     if isinstance(exc, ContractLogicError):
         data = exc.data
         if isinstance(data, str) and data.startswith("0x"):
-            return to_bytes(hexstr=data), str(exc.message)
+            return hex_to_bytes(data), str(exc.message)
         return None, str(exc.message or exc)
     msg = str(exc.args[0]) if exc.args else str(exc)
     text = msg[len(REVERT_PREFIX) :] if msg.startswith(REVERT_PREFIX) else msg

@@ -43,7 +43,6 @@ from typing import Any
 
 from eth.exceptions import Revert
 from eth.vm.forks import PragueVM
-from eth_utils import keccak, to_canonical_address, to_checksum_address
 from eth_utils.exceptions import ValidationError as EthValidationError
 from hexbytes import HexBytes
 
@@ -52,7 +51,9 @@ from arbitration.chain.artifacts import EVM_FORK
 from arbitration.chain.base import DEFAULT_TX_GAS, Chain, call_target, prague_gas_used
 from arbitration.chain.errors import ChainError
 from arbitration.chain.genesis import account_keys, genesis_chain
+from arbitration.chain.hexdata import to_canonical_address, to_checksum_address
 from arbitration.chain.receipt import Receipt
+from flexemu.keccak import keccak256
 
 #: web3 middlewares `InProcessChain.fresh(lean_client=True)` removes (see there).
 LEAN_CLIENT_DROPS = ("ens_name_to_address", "validation", "gas_price_strategy")
@@ -479,7 +480,7 @@ def _prevrandao(pyevm: Any) -> bytes:
     """The next block's mix hash (PREVRANDAO): derived from its number, not random as
     eth-tester's, so that a simulation's blocks, and their hashes, repeat exactly."""
     number = pyevm.get_canonical_head().block_number + 1
-    return keccak(b"flexemu prevrandao" + number.to_bytes(8, "big"))
+    return keccak256(b"flexemu prevrandao" + number.to_bytes(8, "big"))
 
 
 def _receipt_in_process(transaction: Any, block: Any, receipt: Any, computation: Any) -> Receipt:

@@ -42,7 +42,6 @@ from functools import cached_property
 from importlib.metadata import version
 from typing import Any
 
-from eth_utils import keccak, to_canonical_address, to_checksum_address
 from hexbytes import HexBytes
 
 from arbitration.chain.abi_contract import AbiCall, AbiContract
@@ -50,12 +49,14 @@ from arbitration.chain.accounts import (
     GENESIS_BALANCE,
     GENESIS_GAS_LIMIT,
     TESTER_CHAIN_ID,
-    account_keys,
+    account_secrets,
 )
 from arbitration.chain.base import DEFAULT_TX_GAS, Chain, call_target, prague_gas_used
 from arbitration.chain.errors import ChainError
+from arbitration.chain.hexdata import to_canonical_address, to_checksum_address
 from arbitration.chain.receipt import Receipt
-from arbitration.chain.typed_transaction import dynamic_fee_transaction_hash
+from arbitration.chain.typed_transaction import address_of, dynamic_fee_transaction_hash
+from flexemu.keccak import keccak256 as keccak
 
 #: The spec pyrevm runs: its names are revm's (`SpecId::from`), case and all.
 REVM_SPEC = "Cancun"
@@ -134,8 +135,8 @@ class RevmChain(Chain):
         self._pyrevm = available()
         self.last_receipt = None
         self._keys = {
-            to_checksum_address(k.public_key.to_canonical_address()): k
-            for k in account_keys(num_accounts)
+            to_checksum_address(address_of(secret)): secret
+            for secret in account_secrets(num_accounts)
         }
         self._world: dict[str, _Account] = {
             address.lower(): _Account(balance=GENESIS_BALANCE) for address in self._keys

@@ -41,13 +41,13 @@ from typing import Any, TypeVar
 
 import requests
 from eth_account import Account
-from eth_utils import to_bytes, to_checksum_address
 from web3 import Web3
 from web3.exceptions import TimeExhausted
 from web3.providers.rpc import HTTPProvider
 
 from arbitration.chain.base import DEFAULT_TX_GAS, Chain, call_target
 from arbitration.chain.errors import ChainError
+from arbitration.chain.hexdata import hex_to_bytes, to_checksum_address
 from arbitration.chain.receipt import Receipt
 from flexemu.errors import FlexEmuError
 
@@ -383,7 +383,7 @@ class RpcChain(Chain):
                     return landed
                 continue
             if "error" not in response:
-                return to_bytes(hexstr=response["result"])
+                return hex_to_bytes(response["result"])
             message = str(response["error"].get("message", response["error"]))
             if any(text in message.lower() for text in NONCE_USED):
                 if lost_reply:  # maybe our own earlier attempt: find it before giving up

@@ -182,7 +182,7 @@ def strategy_from(kind: str, step: int | None, moves: int | None) -> Strategy:
 
 
 def pick_account(chain: RpcChain, role: Party, account: str | None) -> str:
-    from eth_utils import to_checksum_address
+    from arbitration.chain.hexdata import to_checksum_address
 
     accounts = chain.accounts
     if account is None:

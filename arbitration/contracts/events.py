@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi import decode as abi_decode
-from eth_utils import event_abi_to_log_topic, to_checksum_address
-
+from arbitration.chain.abi_codec import decode as abi_decode
+from arbitration.chain.abi_codec import event_topic
 from arbitration.chain.artifacts import load_artifact
+from arbitration.chain.hexdata import to_checksum_address
 
 GAME_ARTIFACT = "DisputeGame"
 FACTORY_ARTIFACT = "DisputeGameFactory"
@@ -43,7 +43,7 @@ class EventDecoder:
         for artifact in (GAME_ARTIFACT, FACTORY_ARTIFACT):
             for entry in load_artifact(artifact)["abi"]:
                 if entry.get("type") == "event":
-                    self._events[event_abi_to_log_topic(entry)] = entry
+                    self._events[event_topic(entry)] = entry
 
     def decode(self, log: Any) -> GameEvent | None:
         """The event of one web3 log, or None for a log of another contract's event."""

@@ -21,15 +21,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from eth_abi import encode as abi_encode
-from eth_utils import (
-    function_abi_to_4byte_selector,
-    get_abi_input_types,
-    to_checksum_address,
-)
-
+from arbitration.chain.abi_codec import encode as abi_encode
+from arbitration.chain.abi_codec import function_selector, input_types
 from arbitration.chain.abi_contract import AbiCall
 from arbitration.chain.base import Chain
+from arbitration.chain.hexdata import to_checksum_address
 from arbitration.chain.receipt import Receipt
 from arbitration.contracts.enums import ChallengeStatus, GameStatus, Reason
 from arbitration.contracts.events import FACTORY_ARTIFACT, GAME_ARTIFACT, EventDecoder, GameEvent
@@ -103,7 +99,7 @@ class Game:
         self.decoder = decoder or EventDecoder()
         self._fn = self.contract.functions
         self._encoders = {
-            entry["name"]: (function_abi_to_4byte_selector(entry), get_abi_input_types(entry))
+            entry["name"]: (function_selector(entry), input_types(entry))
             for entry in self.contract.abi
             if entry.get("type") == "function"
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import io
 import json
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from arbitration.cli.app import app, loading_without_gc
+from arbitration.cli.app import app, loading_without_gc, narration_has_reader
 
 PROGRAMS = Path(__file__).resolve().parents[1] / "scenarios" / "programs"
 
@@ -133,3 +134,36 @@ def test_loading_without_gc_freezes_what_it_loaded_and_collects_again() -> None:
         raise KeyError("x")
     assert gc.isenabled()
     gc.unfreeze()
+
+
+@pytest.mark.parametrize(
+    ("environment", "isatty", "expected"),
+    [
+        ({}, False, False),
+        ({}, True, True),
+        ({"TTY_COMPATIBLE": "0", "FORCE_COLOR": "1"}, True, False),
+        ({"TTY_COMPATIBLE": "1"}, False, True),
+        ({"FORCE_COLOR": "1"}, False, True),
+        ({"FORCE_COLOR": ""}, True, False),
+        ({"TTY_COMPATIBLE": "maybe"}, True, True),
+    ],
+)
+def test_narration_has_a_reader_exactly_when_rich_sees_a_terminal(
+    environment: dict[str, str], isatty: bool, expected: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`simulate --json` decides without rich whether to narrate: it must agree with rich's
+    own `Console(stderr=True).is_terminal`, whose rule it copies."""
+    from rich.console import Console
+
+    for name in ("TTY_COMPATIBLE", "FORCE_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+
+    class Stream(io.StringIO):
+        def isatty(self) -> bool:
+            return isatty
+
+    monkeypatch.setattr(sys, "stderr", Stream())
+    assert narration_has_reader() is expected
+    assert Console(stderr=True).is_terminal is expected

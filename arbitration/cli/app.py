@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import gc
 import json
+import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -150,6 +152,23 @@ def reports_errors(command: F) -> F:
             raise fail(f"{error.filename or ''}: {error.strerror}".lstrip(": ")) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def narration_has_reader() -> bool:
+    """Whether a narration written to stderr would reach a terminal, by rich's own rule
+    (`Console.is_terminal`: TTY_COMPATIBLE=0/1, then a set FORCE_COLOR, then isatty), asked
+    without importing rich: `simulate --json` with both streams piped (sweeps, benchmarks,
+    scripts) narrates nothing, and loading rich for that one answer cost ~0.03 s."""
+    compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if compatible in ("0", "1"):
+        return compatible == "1"
+    force_color = os.environ.get("FORCE_COLOR")
+    if force_color is not None:
+        return force_color != ""
+    try:
+        return sys.stderr.isatty()
+    except ValueError:  # closed
+        return False
 
 
 def print_json(data: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from arbitration.chain.hexdata import to_canonical_address
 from flexemu.keccak import keccak256
 
 WORD = 32
@@ -234,14 +235,14 @@ def _bytes(value: Any) -> bytes:
 
 
 def _address_bytes(value: Any) -> bytes:
-    if isinstance(value, (bytes, bytearray)) and len(value) == 20:
-        return bytes(value)
-    if isinstance(value, str) and len(value) == 42 and value[:2] in ("0x", "0X"):
-        try:
-            return bytes.fromhex(value[2:])
-        except ValueError:
-            pass
-    raise AbiError(f"not an address: {value!r}")
+    """20 bytes, or a hex string with its 0x prefix (`to_canonical_address` also reads one
+    without: not an ABI address)."""
+    if isinstance(value, str) and value[:2] not in ("0x", "0X"):
+        raise AbiError(f"not an address: {value!r}")
+    try:
+        return to_canonical_address(value)
+    except (TypeError, ValueError):
+        raise AbiError(f"not an address: {value!r}") from None
 
 
 # ---- decoding ---------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The in-process chains' accounts and chain id: eth-tester's, as constants and keys alone.
+"""What both in-process chains share: eth-tester's accounts, chain id and fees, as constants
+and keys alone, and the blocks' PREVRANDAO.
 
 Why a module of its own: both in-process hosts (py-evm's, `genesis`, and revm's, `revm_host`)
 fund the same accounts and sign with the same chain id, so that a game played on either has
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from flexemu.keccak import keccak256
+
 if TYPE_CHECKING:
     from eth_keys import keys
 
@@ -19,6 +22,17 @@ TESTER_CHAIN_ID = 131277322940537
 GENESIS_GAS_LIMIT = 30_029_122
 #: Each account's genesis balance: 1,000,000 ether.
 GENESIS_BALANCE = 10**24
+#: The fee per gas of every transaction either host sends: eth-tester's defaults for a
+#: transaction without fee fields (which is what web3 hands it), so that both hosts and web3
+#: build the same transaction, with the same hash.
+FEE_PER_GAS = 10**9
+
+
+def block_prevrandao(number: int) -> bytes:
+    """Block `number`'s mix hash (PREVRANDAO): derived from its number, not random as
+    eth-tester's, so that a simulation's blocks, and their hashes, repeat exactly on both
+    hosts."""
+    return keccak256(b"flexemu prevrandao" + number.to_bytes(8, "big"))
 
 
 def account_secrets(num_accounts: int) -> tuple[bytes, ...]:

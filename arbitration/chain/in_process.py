@@ -47,21 +47,17 @@ from eth_utils.exceptions import ValidationError as EthValidationError
 from hexbytes import HexBytes
 
 from arbitration.chain.abi_contract import AbiCall, AbiContract
+from arbitration.chain.accounts import FEE_PER_GAS, block_prevrandao
 from arbitration.chain.artifacts import EVM_FORK
 from arbitration.chain.base import DEFAULT_TX_GAS, Chain, call_target, prague_gas_used
 from arbitration.chain.errors import ChainError
 from arbitration.chain.genesis import account_keys, genesis_chain
 from arbitration.chain.hexdata import to_canonical_address, to_checksum_address
 from arbitration.chain.receipt import Receipt
-from flexemu.keccak import keccak256
 
 #: web3 middlewares `InProcessChain.fresh(lean_client=True)` removes (see there).
 LEAN_CLIENT_DROPS = ("ens_name_to_address", "validation", "gas_price_strategy")
 
-#: Fee fields of a transaction the in-process fast path sends: eth-tester's defaults for a
-#: transaction without fee fields (which is what web3 hands it), so the fast path and web3's
-#: build the same transaction, with the same hash.
-IN_PROCESS_FEE_PER_GAS = 10**9
 #: eth-tester's coinbase for the blocks it mines.
 ZERO_ADDRESS = bytes(20)
 #: EthereumTester attributes that, when non-empty, make it do work per transaction that the
@@ -329,8 +325,8 @@ class InProcessChain(Chain):
         unsigned = pyevm.get_transaction_builder().new_unsigned_dynamic_fee_transaction(
             chain_id=pyevm.chain_id,
             nonce=nonce,
-            max_priority_fee_per_gas=IN_PROCESS_FEE_PER_GAS,
-            max_fee_per_gas=IN_PROCESS_FEE_PER_GAS,
+            max_priority_fee_per_gas=FEE_PER_GAS,
+            max_fee_per_gas=FEE_PER_GAS,
             gas=gas,
             to=to_canonical_address(to) if to else b"",
             value=value,
@@ -477,10 +473,8 @@ def _log_entries(
 
 
 def _prevrandao(pyevm: Any) -> bytes:
-    """The next block's mix hash (PREVRANDAO): derived from its number, not random as
-    eth-tester's, so that a simulation's blocks, and their hashes, repeat exactly."""
-    number = pyevm.get_canonical_head().block_number + 1
-    return keccak256(b"flexemu prevrandao" + number.to_bytes(8, "big"))
+    """The next block's mix hash (`block_prevrandao`)."""
+    return block_prevrandao(pyevm.get_canonical_head().block_number + 1)
 
 
 def _receipt_in_process(transaction: Any, block: Any, receipt: Any, computation: Any) -> Receipt:

@@ -46,22 +46,21 @@ from hexbytes import HexBytes
 
 from arbitration.chain.abi_contract import AbiCall, AbiContract
 from arbitration.chain.accounts import (
+    FEE_PER_GAS,
     GENESIS_BALANCE,
     GENESIS_GAS_LIMIT,
     TESTER_CHAIN_ID,
     account_secrets,
+    block_prevrandao,
 )
 from arbitration.chain.base import DEFAULT_TX_GAS, Chain, call_target, prague_gas_used
 from arbitration.chain.errors import ChainError
 from arbitration.chain.hexdata import to_canonical_address, to_checksum_address
 from arbitration.chain.receipt import Receipt
 from arbitration.chain.typed_transaction import address_of, dynamic_fee_transaction_hash
-from flexemu.keccak import keccak256 as keccak
 
 #: The spec pyrevm runs: its names are revm's (`SpecId::from`), case and all.
 REVM_SPEC = "Cancun"
-#: The fee per gas of every transaction: `InProcessChain`'s (eth-tester's default).
-FEE_PER_GAS = 10**9
 ZERO_ADDRESS = "0x" + "00" * 20
 
 INSTALL_HINT = "--chain revm needs pyrevm, an optional extra: pip install -e '.[revm]'"
@@ -220,13 +219,12 @@ class RevmChain(Chain):
         """A new EVM over the world state, every account and slot cold."""
         pyrevm = self._pyrevm
         evm = pyrevm.EVM(spec_id=REVM_SPEC, gas_limit=GENESIS_GAS_LIMIT)
-        prevrandao = keccak(b"flexemu prevrandao" + number.to_bytes(8, "big"))
         evm.set_block_env(
             pyrevm.BlockEnv(
                 number=number,
                 coinbase=ZERO_ADDRESS,
                 timestamp=timestamp,
-                prevrandao=prevrandao,
+                prevrandao=block_prevrandao(number),
                 gas_limit=GENESIS_GAS_LIMIT,
             )
         )
@@ -280,21 +278,20 @@ class RevmChain(Chain):
             raise ChainError("the revm chain calls contract functions only, without value")
         if block not in ("latest", self.block_number()):
             raise ChainError("the revm chain does not model calls at past blocks")
-        evm = self._viewer()
-        checkpoint = evm.snapshot()
-        try:
-            output = self._call(
-                evm, sender or self.default_sender, fn_call.to, fn_call.data, gas or DEFAULT_TX_GAS
-            )
-        finally:
-            evm.revert(checkpoint)
-        return fn_call.decode_output(output)
+        sender = sender or self.default_sender
+        return fn_call.decode_output(
+            self._view_call(sender, fn_call.to, fn_call.data, gas or DEFAULT_TX_GAS)
+        )
 
     def raw_call(self, to: str, data: bytes) -> bytes:
+        return self._view_call(self.default_sender, to, data, DEFAULT_TX_GAS)
+
+    def _view_call(self, sender: str, to: str, data: bytes, gas: int) -> bytes:
+        """The output of a message call on the head's state, which it leaves unchanged."""
         evm = self._viewer()
         checkpoint = evm.snapshot()
         try:
-            return self._call(evm, self.default_sender, to, data, DEFAULT_TX_GAS)
+            return self._call(evm, sender, to, data, gas)
         finally:
             evm.revert(checkpoint)
 
